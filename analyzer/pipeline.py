@@ -1,0 +1,259 @@
+"""The text pipeline: language, PII redaction, sentiment (message and sentence), themes.
+
+``TextAnalyzer.analyze_frame`` is a pure batch stage (a DataFrame of messages in, a
+DataFrame of results out, same rows, same order), so the same code runs in the CLI, an API
+worker or a distributed engine.  Raw text is redacted first; every later stage, and every
+output column, sees only the redacted text.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from analyzer.encoder import TextEncoder, mean_pool
+from analyzer.errors import ConfigError
+from analyzer.sentiment import SentimentModel, SentimentResult
+from analyzer.settings import Settings, get_settings
+from analyzer.themes import Taxonomy, ThemeClassifier, ThemeMatch, best_span, load_taxonomy
+
+__all__ = ["MessageAnalysis", "SentenceSentiment", "TextAnalyzer", "load_analyzer"]
+
+OUTPUT_COLUMNS = [
+    "lang", "lang_confidence", "text_redacted", "pii_types",
+    "sentiment_label", "sentiment_score", "p_negative", "p_neutral", "p_positive",
+    "sentences", "themes", "theme_evidence",
+]
+# A cheap test for "more than one sentence": punctuation followed by more text.
+_MULTI_SENTENCE = re.compile(r"[.!?…]+[\"')\]]*\s+\S|\n\s*\S")
+
+
+@dataclass(frozen=True)
+class SentenceSentiment:
+    """Sentiment of one sentence, with its character span in the redacted text."""
+
+    start: int
+    end: int
+    label: str
+    score: float
+
+
+@dataclass(frozen=True)
+class MessageAnalysis:
+    """Everything the text core says about one message (the text is already redacted)."""
+
+    text_redacted: str
+    lang: str
+    lang_confidence: float
+    pii_types: list[str]
+    sentiment: SentimentResult
+    sentences: list[SentenceSentiment] = field(default_factory=list)
+    themes: list[ThemeMatch] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        return self.sentiment.label
+
+    @property
+    def score(self) -> float:
+        return self.sentiment.score
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class TextAnalyzer:
+    """Holds the loaded models; analyse lists of texts or DataFrames with the same results."""
+
+    def __init__(self, encoder: TextEncoder, sentiment: SentimentModel, themes: ThemeClassifier,
+                 *, settings: Settings | None = None, sentence_level: bool = True, use_ner: bool = True) -> None:
+        self.encoder = encoder
+        self.sentiment = sentiment
+        self.themes = themes
+        self.settings = settings or get_settings()
+        self.sentence_level = sentence_level
+        self.use_ner = use_ner
+        # torch modules are not safe to share between threads mid-forward (API workers).
+        self._lock = threading.Lock()
+
+    @property
+    def taxonomy(self) -> Taxonomy:
+        return self.themes.taxonomy
+
+    # -- public API ------------------------------------------------------
+    def analyze(self, texts: Sequence[str]) -> list[MessageAnalysis]:
+        """Analyse a list of texts."""
+        if isinstance(texts, str):
+            raise ConfigError("analyze() takes a list of texts; got one string. Wrap it: analyze([text]).")
+        return self._analyze([str(t) if t is not None else "" for t in texts])
+
+    def analyze_frame(self, frame: pd.DataFrame, text_column: str = "text") -> pd.DataFrame:
+        """Analyse a DataFrame: returns its columns (except the raw text) plus the result columns."""
+        if text_column not in frame.columns:
+            raise ConfigError(f"analyze_frame needs a {text_column!r} column; got columns {list(frame.columns)}.")
+        results = self._analyze(frame[text_column].astype(str).tolist())
+        out = frame.drop(columns=[text_column]).copy()
+        rows = [_flatten(r) for r in results]
+        for col in OUTPUT_COLUMNS:
+            out[col] = [row[col] for row in rows]
+        return out
+
+    # -- stages ----------------------------------------------------------
+    def _analyze(self, texts: list[str]) -> list[MessageAnalysis]:
+        from analyzer.langid import detect_languages
+        from analyzer.pii import redact_batch
+
+        if not texts:
+            return []
+        langs = detect_languages(texts)
+        lang_list = langs["lang"].tolist()
+        redactions = redact_batch(texts, lang_list, use_ner=self.use_ner)
+        clean = [r.text for r in redactions]
+        with self._lock, torch.inference_mode():
+            probs, theme_matches = self._encode_messages(clean)
+            sentences = self._sentence_sentiment(clean, lang_list) if self.sentence_level else [[] for _ in clean]
+        results = self.sentiment.results(probs)
+        return [
+            MessageAnalysis(clean[i], lang_list[i], float(langs["lang_confidence"].iloc[i]), redactions[i].types,
+                            results[i], sentences[i], theme_matches[i])
+            for i in range(len(texts))
+        ]
+
+    def _encode_messages(self, texts: list[str]) -> tuple[np.ndarray, list[list[ThemeMatch]]]:
+        """One pass: shared trunk, then the sentiment branch and the base branch (themes).
+
+        A text longer than the encoder's window is cut into consecutive windows; its sentiment
+        and its theme embedding are the token-weighted means over its windows.
+        """
+        enc, start = self.encoder, self.sentiment.start_layer
+        encodings = enc.tokenizer.encode_batch([enc.prefix + t for t in texts])
+        windows = [(i, e) for i, top in enumerate(encodings) for e in [top, *top.overflowing]]
+        n_win = len(windows)
+        win_probs = np.zeros((n_win, 3), dtype=np.float32)
+        win_pooled = np.zeros((n_win, enc.dim), dtype=np.float32)
+        win_tokens: list[np.ndarray] = [np.zeros((0, enc.dim), np.float32)] * n_win
+        for batch in enc.batches([e.ids for _, e in windows], self.settings.batch_size):
+            trunk = enc.trunk(batch, start)
+            win_probs[batch.index] = self.sentiment.probabilities_from_logits(
+                self.sentiment.logits_from_trunk(trunk, batch.attention_mask))
+            hidden = enc.branch(trunk, batch.attention_mask, start)
+            win_pooled[batch.index] = mean_pool(hidden, batch.attention_mask).numpy()
+            lengths = batch.attention_mask.sum(1).tolist()
+            for row, w in enumerate(batch.index):
+                win_tokens[w] = hidden[row, : lengths[row]].numpy()
+
+        owner = np.array([i for i, _ in windows])
+        weight = np.array([len(e.ids) for _, e in windows], dtype=np.float32)
+        probs = np.zeros((len(texts), 3), dtype=np.float32)
+        pooled = np.zeros((len(texts), enc.dim), dtype=np.float32)
+        np.add.at(probs, owner, win_probs * weight[:, None])
+        np.add.at(pooled, owner, win_pooled * weight[:, None])
+        probs /= probs.sum(1, keepdims=True)
+        norms = np.linalg.norm(pooled, axis=1, keepdims=True).clip(min=1e-9)
+        emb = pooled / norms
+        p = self.themes.predict_proba(emb)
+        found = self.themes.predict(emb, self.settings.theme_threshold_scale)
+        total_weight = np.bincount(owner, weights=weight, minlength=len(texts))
+        matches: list[list[ThemeMatch]] = [[] for _ in texts]
+        for i, theme_ids in enumerate(found):
+            for tid in theme_ids:
+                k = self.taxonomy.ids.index(tid)
+                best: ThemeMatch | None = None
+                best_logit = -np.inf
+                for w in np.flatnonzero(owner == i):
+                    # Per-token share of the theme's logit: pooling is a (weighted) mean, so
+                    # w_k·h_t / (total tokens · |pooled|) sums exactly to the logit minus the bias.
+                    contrib = win_tokens[w] @ self.themes.weights_[k] / (total_weight[i] * float(norms[i]))
+                    m = self._evidence(texts[i], windows[w][1].offsets, contrib, tid, float(p[i, k]))
+                    if contrib.sum() > best_logit:
+                        best, best_logit = m, float(contrib.sum())
+                if best is not None:
+                    matches[i].append(best)
+            matches[i].sort(key=lambda m: -m.probability)
+        return probs, matches
+
+    def _evidence(self, text: str, offsets: list[tuple[int, int]], contrib: np.ndarray, theme_id: str,
+                  probability: float) -> ThemeMatch:
+        shift = len(self.encoder.prefix)
+        # Only tokens of the message itself (not the prefix or special tokens) can be evidence.
+        content = [j for j, (a, b) in enumerate(offsets) if b > a and a >= shift]
+        if not content:
+            return ThemeMatch(theme_id, probability, "", 0, 0)
+        i, j = best_span(contrib[content])
+        start, end = offsets[content[i]][0] - shift, offsets[content[j - 1]][1] - shift
+        # Widen to whole words so the quote reads naturally.
+        while start > 0 and text[start - 1].isalnum():
+            start -= 1
+        while end < len(text) and text[end].isalnum():
+            end += 1
+        return ThemeMatch(theme_id, probability, text[start:end].strip(), start, end)
+
+    def _sentence_sentiment(self, texts: list[str], langs: list[str]) -> list[list[SentenceSentiment]]:
+        from analyzer.spacy_models import split_sentences
+
+        out: list[list[SentenceSentiment]] = [[] for _ in texts]
+        multi = [i for i, t in enumerate(texts) if _MULTI_SENTENCE.search(t.strip())]
+        if not multi:
+            return out
+        spans = split_sentences([texts[i] for i in multi], [langs[i] for i in multi])
+        flat = [(i, a, b) for i, sp in zip(multi, spans, strict=True) for a, b in sp]
+        flat_multi = [(i, a, b) for i, a, b in flat if len(spans[multi.index(i)]) > 1]
+        if not flat_multi:
+            return out
+        probs = self.sentiment.predict_proba(self.encoder, [texts[i][a:b] for i, a, b in flat_multi],
+                                             batch_size=self.settings.batch_size)
+        for (i, a, b), r in zip(flat_multi, self.sentiment.results(probs), strict=True):
+            out[i].append(SentenceSentiment(a, b, r.label, round(r.score, 4)))
+        return out
+
+
+def _flatten(r: MessageAnalysis) -> dict:
+    p = r.sentiment.probabilities
+    return {
+        "lang": r.lang,
+        "lang_confidence": round(r.lang_confidence, 4),
+        "text_redacted": r.text_redacted,
+        "pii_types": sorted(set(r.pii_types)),
+        "sentiment_label": r.sentiment.label,
+        "sentiment_score": round(r.sentiment.score, 4),
+        "p_negative": round(p["negative"], 4),
+        "p_neutral": round(p["neutral"], 4),
+        "p_positive": round(p["positive"], 4),
+        "sentences": json.dumps([asdict(s) for s in r.sentences], ensure_ascii=False),
+        "themes": [m.theme for m in r.themes],
+        "theme_evidence": json.dumps(
+            [{**asdict(m), "probability": round(m.probability, 4)} for m in r.themes], ensure_ascii=False),
+    }
+
+
+_ANALYZERS: dict[tuple, TextAnalyzer] = {}
+_LOAD_LOCK = threading.Lock()
+
+
+def load_analyzer(settings: Settings | None = None, *, taxonomy: str | Path | None = None) -> TextAnalyzer:
+    """Load the encoder, the sentiment model and the theme model once per process."""
+    from analyzer.registry import load_encoder
+
+    settings = settings or get_settings()
+    key = (settings.encoder, str(settings.models_dir), str(taxonomy or settings.taxonomy or ""))
+    with _LOAD_LOCK:
+        if key not in _ANALYZERS:
+            encoder = load_encoder(settings.encoder, settings)
+            sentiment = SentimentModel.load(settings.models_dir / "sentiment", encoder)
+            tax = load_taxonomy(taxonomy or settings.taxonomy)
+            themes = ThemeClassifier.load(settings.models_dir / "themes", tax)
+            missing = [t for k, t in enumerate(tax.themes) if not themes.trained_[k]]
+            if missing:
+                # User-added themes: prototypes from their descriptions and examples.
+                seeds = {t.id: encoder.encode(t.seed_texts()) for t in tax.themes}
+                themes.add_prototypes(seeds)
+            _ANALYZERS[key] = TextAnalyzer(encoder, sentiment, themes, settings=settings)
+        return _ANALYZERS[key]

@@ -1,0 +1,58 @@
+"""One typed settings object, overridable from the environment (``DARKFEEDBACK_*``)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings", "get_settings"]
+
+_PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def _default_models_dir() -> Path:
+    # A wheel ships the trained heads inside the package; a source checkout keeps them
+    # in the top-level models/ folder next to their model card.
+    bundled = _PACKAGE_DIR / "_artifacts"
+    return bundled if bundled.is_dir() else _PACKAGE_DIR.parent / "models"
+
+
+def _default_cache_dir() -> Path:
+    return Path.home() / ".cache" / "darkfeedback"
+
+
+class Settings(BaseSettings):
+    """Runtime settings. Every field can be set as ``DARKFEEDBACK_<FIELD>`` in the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="DARKFEEDBACK_", extra="ignore")
+
+    models_dir: Path = Field(default_factory=_default_models_dir,
+                             description="Folder holding the trained heads (sentiment, themes).")
+    cache_dir: Path = Field(default_factory=_default_cache_dir,
+                            description="Folder where rebuilt encoders are cached.")
+    encoder: str = Field(default="e5-small", description="Encoder name in the model registry, or a local folder.")
+    datasets_dir: Path = Field(default_factory=lambda: _PACKAGE_DIR.parent.parent / "shared" / "datasets",
+                               description="Folder with the public evaluation datasets.")
+    num_threads: int = Field(default=2, ge=1, description="CPU threads for the encoder.")
+    batch_size: int = Field(default=64, ge=1, description="Texts per encoder forward pass.")
+    max_tokens: int = Field(default=256, ge=8, le=512, description="Tokens kept per text by the encoder.")
+    chunk_rows: int = Field(default=2000, ge=1, description="Rows per streamed chunk in batch file analysis.")
+    max_text_chars: int = Field(default=20_000, ge=1, description="Longer texts are rejected, not truncated.")
+    lang_min_confidence: float = Field(default=0.5, ge=0.0, le=1.0,
+                                       description="Below this language-ID confidence the language is 'und'.")
+    lang_candidates: tuple[str, ...] = Field(default=
+        ("es", "en", "pt", "it", "fr", "ca"),
+        description="ISO 639-1 codes the language detector chooses among; codes other than es/en are "
+                    "reported as 'other' (they are there so that Portuguese, Italian, ... are recognised).")
+    taxonomy: Path | None = Field(default=None, description="Theme taxonomy YAML; the bundled default when unset.")
+    theme_threshold_scale: float = Field(default=1.0, gt=0.0,
+                                         description="Multiplies every theme's decision threshold.")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (tests call ``get_settings.cache_clear()`` after changing env)."""
+    return Settings()

@@ -1,0 +1,87 @@
+"""Additive risk: contributions add up to the logit, default and fitted; reason texts."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analyzer.errors import ConfigError
+from analyzer.foresight.fusion import DEFAULT_BIAS, SIGNAL_CODES, RiskModel, signal_features
+
+
+def _facts() -> pd.DataFrame:
+    f = pd.DataFrame(index=pd.Index(["a", "b"], name="customer_id"))
+    f["purchase_drop_pct"] = [0.62, np.nan]
+    f["purchases_recent"] = [1, 0]
+    f["baseline_rate_per_recent"] = [2.63, 0.0]
+    f["n_last"] = [4, 0]
+    f["n_negative_last"] = [3, 0]
+    f["n_positive_last"] = [0, 0]
+    f["earlier_tone"] = ["positive", None]
+    f["inactivity_level"] = [0, 2]
+    f["days_inactive"] = [3.0, 75.0]
+    f["last_activity"] = pd.to_datetime(["2024-06-28", "2024-04-17"], utc=True)
+    return f
+
+
+def _assert_additive(model: RiskModel, x: pd.DataFrame, facts: pd.DataFrame | None = None) -> None:
+    expl = model.explain(x, facts)
+    for _, r in expl.iterrows():
+        total = r["bias"] + sum(d["contribution"] for d in r["reasons"])
+        assert total == pytest.approx(r["logit"], abs=1e-9)
+        assert r["risk"] == pytest.approx(1 / (1 + math.exp(-total)))
+
+
+def test_default_model_is_additive_and_explains_in_both_languages() -> None:
+    facts = _facts()
+    x = signal_features(facts)
+    assert list(x.columns) == list(SIGNAL_CODES)
+    assert x.loc["a", "purchase_drop"] == pytest.approx(0.62) and x.loc["b", "purchase_drop"] == 0.0
+    assert x.loc["b", "inactivity"] == 1.0 and x.loc["a", "negative_tone"] == 0.75
+    model = RiskModel()
+    _assert_additive(model, x, facts)
+    reasons = {d["code"]: d for d in model.explain(x, facts).loc["a", "reasons"]}
+    assert reasons["purchase_drop"]["text_es"].startswith(
+        "su frecuencia de compra cayó un 62 % frente a su media de 6 meses")
+    neg = reasons["negative_tone"]
+    assert neg["text_es"] == "tono negativo en 3 de sus últimos 4 mensajes; antes era positivo"
+    assert neg["text_en"] == "negative tone in 3 of their last 4 messages; before it was positive"
+    # Reasons are ranked: biggest risk-raising contribution first.
+    contribs = [d["contribution"] for d in model.explain(x, facts).loc["a", "reasons"]]
+    assert contribs == sorted(contribs, reverse=True)
+
+
+def test_no_signal_means_base_rate() -> None:
+    x = pd.DataFrame(0.0, index=["z"], columns=list(SIGNAL_CODES))
+    assert RiskModel().predict_proba(x)[0] == pytest.approx(1 / (1 + math.exp(-DEFAULT_BIAS)))
+    assert RiskModel().explain(x).loc["z", "reasons"] == []
+
+
+def test_fit_learns_direction_is_calibrated_and_stays_additive() -> None:
+    rng = np.random.default_rng(0)
+    n = 1500
+    x = pd.DataFrame({"signal": rng.random(n), "noise": rng.random(n), "protective": rng.random(n)})
+    true_logit = -1.0 + 3.0 * x["signal"] - 2.0 * x["protective"]
+    y = (rng.random(n) < 1 / (1 + np.exp(-true_logit))).astype(int)
+    model = RiskModel().fit(x, y)
+    assert model.calibrated
+    assert model.weights["signal"] > 2.0 and model.weights["protective"] < -1.0
+    assert abs(model.weights["noise"]) < 0.6
+    p = model.predict_proba(x)
+    assert p.mean() == pytest.approx(y.mean(), abs=0.03)  # calibration in the large
+    _assert_additive(model, x.iloc[:50])
+
+
+def test_bad_inputs_raise_clear_errors() -> None:
+    x = pd.DataFrame({"a": [0.1, 0.2, 0.3]})
+    with pytest.raises(ConfigError, match="both 0 and 1"):
+        RiskModel().fit(x, [1, 1, 1])
+    with pytest.raises(ConfigError, match="must match"):
+        RiskModel().fit(x, [0, 1])
+    with pytest.raises(ConfigError, match="lack column"):
+        RiskModel().predict_proba(x)
+    with pytest.raises(ConfigError, match="non-numeric"):
+        RiskModel(weights={"a": 1.0}).predict_proba(pd.DataFrame({"a": ["x"]}))
