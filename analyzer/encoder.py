@@ -79,8 +79,19 @@ class TextEncoder:
                 "required. Point to a folder saved with save_pretrained(), or use a registry name "
                 "such as 'e5-small'."
             )
-        model = AutoModel.from_pretrained(str(folder), local_files_only=True, add_pooling_layer=False,
-                                          attn_implementation="sdpa")
+        from transformers.utils import logging as hf_logging
+
+        # The load report lists the unused pooler as "missing"; it is expected, so keep it quiet
+        # for this call only (the library's global logging setting is restored).
+        verbosity = hf_logging.get_verbosity()
+        hf_logging.set_verbosity_error()
+        hf_logging.disable_progress_bar()
+        try:
+            model = AutoModel.from_pretrained(str(folder), local_files_only=True, add_pooling_layer=False,
+                                              attn_implementation="sdpa")
+        finally:
+            hf_logging.set_verbosity(verbosity)
+            hf_logging.enable_progress_bar()
         tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         tokenizer.no_padding()
         tokenizer.enable_truncation(max_length=max_tokens)

@@ -736,10 +736,11 @@ class ChunkWriter:
             frame = frame.reindex(columns=list(columns))
         frame = _format_datetimes(frame)
         if self.fmt.format == "jsonl":
-            text = frame.to_json(orient="records", lines=True, force_ascii=False, date_format="iso")
-            if text and not text.endswith("\n"):
-                text += "\n"
+            # json.dumps per record: lists stay lists, and "/" is not escaped as pandas' to_json does.
+            text = "".join(json.dumps(_jsonable(rec), ensure_ascii=False, default=str) + "\n"
+                           for rec in frame.to_dict("records"))
         else:
+            frame = _json_cells(frame)
             text = frame.to_csv(
                 index=False, header=self._state.bytes == 0, sep="\t" if self.fmt.format == "tsv" else ",",
                 lineterminator="\n",
@@ -843,3 +844,28 @@ def _part_index(name: str) -> int | None:
     m = _PART_RE.match(name)
     return int(m.group(1)) if m else None
 
+
+
+def _jsonable(record: dict) -> dict:
+    """NaN/NaT become null; numpy scalars and arrays become plain JSON values."""
+    out = {}
+    for key, value in record.items():
+        if hasattr(value, "tolist"):
+            value = value.tolist()
+        elif not isinstance(value, (list, dict, str)) and pd.isna(value):
+            value = None
+        out[key] = value
+    return out
+
+
+def _json_cells(frame: pd.DataFrame) -> pd.DataFrame:
+    """CSV has no lists: list or dict cells are written as JSON text (not Python's repr)."""
+    nested = [c for c in frame.columns if frame[c].dtype == object
+              and frame[c].map(lambda v: isinstance(v, (list, dict, tuple))).any()]
+    if not nested:
+        return frame
+    frame = frame.copy()
+    for c in nested:
+        frame[c] = frame[c].map(lambda v: json.dumps(list(v) if isinstance(v, tuple) else v, ensure_ascii=False)
+                                if isinstance(v, (list, dict, tuple)) else v)
+    return frame

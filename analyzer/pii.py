@@ -421,9 +421,11 @@ def _closest_cue(before: str) -> str | None:
     return "phone" if phone else "order" if order else None
 
 
+_MAX_GROUPS = 8
 _CARD_GROUPINGS = {(4, 4, 4, 4), (4, 4, 4, 4, 3), (4, 6, 5), (4, 6, 4), (4, 4, 4, 2), (4, 4, 4, 3),
                    (4, 4, 4, 1), (4, 4, 4, 4, 2), (4, 4, 4, 4, 1)}
-_PHONE10_GROUPINGS = {(3, 3, 4), (2, 4, 4), (3, 3, 2, 2), (2, 2, 2, 2, 2), (3, 4, 3)}
+_PHONE9_GROUPINGS = {(9,), (3, 3, 3), (3, 2, 2, 2), (2, 3, 2, 2), (3, 6), (2, 7)}
+_PHONE10_GROUPINGS = {(3, 3, 4), (2, 4, 4), (3, 3, 2, 2), (3, 4, 3)}
 
 
 def _classify_number(
@@ -431,6 +433,8 @@ def _classify_number(
 ) -> str | None:
     digits = "".join(groups)
     n = len(digits)
+    if n < 7 or n > 19:
+        return None  # shorter than any phone, longer than any card: skip the context checks
     sizes = tuple(len(g) for g in groups)
     if not intl:
         if 13 <= n <= 19 and digits[0] in "23456" and (len(groups) == 1 or sizes in _CARD_GROUPINGS) \
@@ -450,7 +454,7 @@ def _classify_number(
     cue = _closest_cue(before)
     if cue == "order":
         return None
-    if n == 9 and digits[0] in "6789" and min(sizes) >= 2:
+    if n == 9 and digits[0] in "6789" and sizes in _PHONE9_GROUPINGS:
         return "PHONE"
     if n == 10 and digits[0] != "0" and (sizes in _PHONE10_GROUPINGS or (cue == "phone" and len(sizes) == 1)):
         return "PHONE"
@@ -472,7 +476,9 @@ def _find_numbers(text: str) -> list[_Span]:
         i = 0
         while i < len(groups):
             found = False
-            for j in range(len(groups), i, -1):
+            # Longest window first, at most _MAX_GROUPS groups: no phone, card or NSS has more, and
+            # the bound keeps a long run of numbers ("1 2 3 4 ...") linear instead of quadratic.
+            for j in range(min(len(groups), i + _MAX_GROUPS), i, -1):
                 # A window may only be cut from a run at whitespace: "405-1234567-1234567" is one code.
                 if j < len(groups) and text[groups[j - 1].end():groups[j].start()].strip(" \t()"):
                     continue

@@ -26,6 +26,7 @@ __all__ = ["Taxonomy", "Theme", "ThemeClassifier", "ThemeMatch", "best_span", "l
 ARTIFACT = "themes.npz"
 ARTIFACT_META = "themes.json"
 LANGS = ("es", "en")
+_NEVER = -30.0  # bias of a theme with no weights: its probability is ~1e-13
 
 
 @dataclass(frozen=True)
@@ -166,7 +167,8 @@ class ThemeClassifier:
             raise ConfigError(f"labels {sorted(unknown)[:5]} are not themes of the taxonomy ({ids[:5]}...).")
         if self.multi_label:
             Y = np.array([[tid in (row if not isinstance(row, str) else [row]) for tid in ids] for row in labels])
-            W, b, thr = np.zeros((len(ids), X.shape[1])), np.zeros(len(ids)), np.full(len(ids), 0.5)
+            # Untrained themes never fire until they get a prototype (add_prototypes).
+            W, b, thr = np.zeros((len(ids), X.shape[1])), np.full(len(ids), _NEVER), np.full(len(ids), 0.5)
             for k in range(len(ids)):
                 y = Y[:, k]
                 if y.sum() < 2:
@@ -184,7 +186,7 @@ class ThemeClassifier:
             clf.fit(X, y)
             order = [list(clf.classes_).index(t) if t in clf.classes_ else -1 for t in ids]
             W = np.stack([clf.coef_[i] if i >= 0 else np.zeros(X.shape[1]) for i in order])
-            b = np.array([clf.intercept_[i] if i >= 0 else -1e3 for i in order])
+            b = np.array([clf.intercept_[i] if i >= 0 else _NEVER for i in order])
             thr = np.zeros(len(ids))
             self.trained_ = np.array([i >= 0 for i in order])
         self.weights_, self.bias_, self.threshold_ = W.astype(np.float32), b.astype(np.float32), thr
@@ -262,7 +264,7 @@ class ThemeClassifier:
         meta = json.loads((folder / ARTIFACT_META).read_text()) if (folder / ARTIFACT_META).is_file() else {}
         clf = cls(taxonomy, multi_label=bool(meta.get("multi_label", True)))
         n, d = len(taxonomy.ids), z["weights"].shape[1]
-        clf.weights_, clf.bias_ = np.zeros((n, d), np.float32), np.zeros(n, np.float32)
+        clf.weights_, clf.bias_ = np.zeros((n, d), np.float32), np.full(n, _NEVER, np.float32)
         clf.threshold_, clf.trained_ = np.full(n, 0.5), np.zeros(n, bool)
         for k, tid in enumerate(taxonomy.ids):
             if tid in saved and bool(z["trained"][saved[tid]]):

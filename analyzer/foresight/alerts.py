@@ -240,13 +240,18 @@ def compute_alerts_detailed(messages: pd.DataFrame | None, events: pd.DataFrame 
 
     recent_alerts = _suppressed_by_history(history, as_of_ts, table.cooldown_days)
     rows, suppressed = [], []
+    # Per-customer lookups built once (a weekly back-test calls this thousands of times).
+    tiers = cust["value_tier"].astype(str).to_dict()
+    segments = cust["segment"].to_dict()
+    theme_facts = facts["complaint_themes"].to_dict() if "complaint_themes" in facts.columns else {}
+    present_by = {str(c): set(x.columns[on]) for c, on in zip(x.index, x.to_numpy() > 0, strict=True)}
     for cid, r in risk.iterrows():
         cid = str(cid)
-        tier = str(cust.at[cid, "value_tier"]) if cid in cust.index else "unknown"
-        segment = cust.at[cid, "segment"] if cid in cust.index else pd.NA
-        themes = set((facts.at[cid, "complaint_themes"] or {}) if "complaint_themes" in facts.columns
-                     and isinstance(facts.at[cid, "complaint_themes"], dict) else {})
-        present = {c for c in x.columns if x.at[cid, c] > 0}
+        tier = tiers.get(cid, "unknown")
+        segment = segments.get(cid, pd.NA)
+        tf = theme_facts.get(cid)
+        themes = set(tf) if isinstance(tf, dict) else set()
+        present = present_by[cid]
         for rule in table.rules:
             if rule.kind == "risk" and r["severity"] == "info":
                 continue

@@ -377,12 +377,17 @@ class RiskModel:
         contrib = self.contributions(features)
         logit = self.bias + contrib.sum(axis=1)
         rows = []
-        for idx, c in contrib.iterrows():
-            facts_row = facts.loc[idx].to_dict() if facts is not None and idx in facts.index else None
-            items = sorted(((code, float(v)) for code, v in c.items() if v != 0.0), key=lambda kv: -kv[1])
+        # Row dicts built once: per-row .loc lookups dominate the cost on thousands of customers.
+        facts_rows = facts.to_dict("index") if facts is not None else {}
+        values = features[list(contrib.columns)].to_numpy(dtype=float)
+        codes = list(contrib.columns)
+        for pos, (idx, c) in enumerate(zip(contrib.index, contrib.to_numpy(), strict=True)):
+            facts_row = facts_rows.get(idx)
+            items = sorted(((j, float(v)) for j, v in enumerate(c) if v != 0.0), key=lambda kv: -kv[1])
             reasons = []
-            for code, v in items[:top] if top else items:
-                es, en, ev = reason_texts(str(code), facts_row, float(features.at[idx, code]))
+            for j, v in items[:top] if top else items:
+                code = codes[j]
+                es, en, ev = reason_texts(str(code), facts_row, float(values[pos, j]))
                 reasons.append({"code": code, "contribution": v, "text_es": es, "text_en": en,
                                 "evidence": ev})
             rows.append({"risk": float(1.0 / (1.0 + math.exp(-logit[idx]))), "logit": float(logit[idx]),

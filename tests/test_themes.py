@@ -1,0 +1,101 @@
+"""Taxonomy loading, the linear theme scorer, prototypes for user themes, evidence spans."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from analyzer.errors import ConfigError, NotFittedError
+from analyzer.themes import Taxonomy, Theme, ThemeClassifier, best_span, load_taxonomy
+
+DEFAULT_THEMES = {"delivery_delay", "cancellation_by_company", "lost_damaged_item", "refund_return", "billing_price",
+                  "product_quality", "support_responsiveness", "staff_attitude", "app_web_error", "account_access",
+                  "churn_intent", "praise"}
+
+
+def test_default_taxonomy_is_bilingual_and_complete():
+    tax = load_taxonomy()
+    assert set(tax.ids) == DEFAULT_THEMES
+    for theme in tax.themes:
+        assert theme.name["es"] and theme.name["en"]
+        assert theme.description["es"] and theme.description["en"]
+        assert theme.examples["es"] and theme.examples["en"]
+
+
+def test_taxonomy_errors_say_what_is_wrong(tmp_path):
+    bad = tmp_path / "t.yaml"
+    bad.write_text("themes:\n  - id: a\n    description: {es: x, en: y}\n  - id: a\n    description: z\n")
+    with pytest.raises(ConfigError, match="appears twice"):
+        load_taxonomy(bad)
+    bad.write_text("themes:\n  - id: lonely\n")
+    with pytest.raises(ConfigError, match="needs a description or examples"):
+        load_taxonomy(bad)
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_taxonomy(tmp_path / "missing.yaml")
+
+
+def test_user_theme_from_yaml(tmp_path):
+    path = tmp_path / "t.yaml"
+    path.write_text(
+        "themes:\n"
+        "  - id: noise\n"
+        "    name: {es: Ruido, en: Noise}\n"
+        "    description: Noise complaints\n"
+        "    examples: {es: [hay mucho ruido], en: [too noisy]}\n"
+    )
+    tax = load_taxonomy(path)
+    assert tax["noise"].seed_texts() == ["Noise complaints", "Noise complaints", "hay mucho ruido", "too noisy"]
+
+
+def test_best_span_finds_the_strongest_run():
+    contrib = np.array([-1.0, 0.2, 2.0, 1.5, -3.0, 1.0])
+    assert best_span(contrib) == (1, 4)
+    assert best_span(contrib, max_tokens=1) == (2, 3)
+    assert best_span(np.array([])) == (0, 0)
+
+
+def _blobs(rng, centers, n):
+    X = np.concatenate([c + 0.3 * rng.standard_normal((n, len(c))) for c in centers])
+    return X / np.linalg.norm(X, axis=1, keepdims=True)
+
+
+def test_multilabel_fit_predict_and_unfitted_error():
+    rng = np.random.default_rng(0)
+    centers = np.eye(8)[:3] * 3
+    X = _blobs(rng, centers, 40)
+    tax = Taxonomy(tuple(Theme(t, {"en": t}, {"en": t}) for t in ("a", "b", "c")))
+    labels = [["a"]] * 40 + [["b"]] * 40 + [[]] * 40
+    with pytest.raises(NotFittedError):
+        ThemeClassifier(tax).predict(X)
+    clf = ThemeClassifier(tax).fit(X, labels)
+    pred = clf.predict(X)
+    assert np.mean([p == g for p, g in zip(pred, labels, strict=True)]) > 0.9
+    # "c" had no positive examples: it is not trained and needs a prototype.
+    assert list(clf.trained_) == [True, True, False]
+
+
+def test_prototype_scores_an_untrained_theme():
+    rng = np.random.default_rng(1)
+    centers = np.eye(8)[:3] * 3
+    X = _blobs(rng, centers, 30)
+    tax = Taxonomy(tuple(Theme(t, {"en": t}, {"en": t}) for t in ("a", "b", "c")))
+    clf = ThemeClassifier(tax).fit(X[:60], [["a"]] * 30 + [["b"]] * 30)
+    seeds = {"a": X[:5], "b": X[30:35], "c": X[60:65]}
+    clf.add_prototypes(seeds)
+    found = clf.predict(X[65:90])
+    assert np.mean(["c" in f for f in found]) > 0.8
+    assert np.mean(["c" in f for f in clf.predict(X[5:30])]) < 0.2
+
+
+def test_single_label_and_save_load_roundtrip(tmp_path):
+    rng = np.random.default_rng(2)
+    X = _blobs(rng, np.eye(8)[:4] * 3, 20)
+    ids = ["w", "x", "y", "z"]
+    tax = Taxonomy(tuple(Theme(t, {"en": t}, {"en": t}) for t in ids))
+    y = [t for t in ids for _ in range(20)]
+    clf = ThemeClassifier(tax, multi_label=False).fit(X, y)
+    assert np.mean([p[0] == g for p, g in zip(clf.predict(X), y, strict=True)]) > 0.95
+    clf.save(tmp_path, {"note": "test"})
+    again = ThemeClassifier.load(tmp_path, tax)
+    assert again.multi_label is False
+    np.testing.assert_allclose(again.predict_proba(X), clf.predict_proba(X), atol=2e-3)
