@@ -180,8 +180,8 @@ def build_encoder(
 @app.command("train-sentiment")
 def train_sentiment_cmd(
     out: Annotated[Path | None, typer.Option("--out", help="Artifact folder (default: MODELS_DIR/sentiment).")] = None,
-    epochs: Annotated[int, typer.Option(min=1)] = 2,
-    start_layer: Annotated[int, typer.Option(help="Layers from this one up are fine-tuned.")] = 10,
+    epochs: Annotated[int, typer.Option(min=1)] = 3,
+    start_layer: Annotated[int, typer.Option(help="Layers from this one up are fine-tuned.")] = 6,
 ) -> None:
     """Fine-tune the sentiment head on the public train splits (see models/sentiment/MODEL_CARD.md)."""
     from analyzer.training import run_train_sentiment
@@ -238,6 +238,40 @@ def evaluate(
     if out:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(table_df.to_dict("records"), indent=2, default=str) + "\n")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
+    database_url: Annotated[str | None, typer.Option(
+        "--database-url",
+        help="SQLAlchemy URL (default: SQLite under DARKFEEDBACK_DATA_DIR; postgresql://... works).")] = None,
+) -> None:
+    """Start the REST API, the live alert feed (SSE) and the support-team page (/ui/)."""
+    from analyzer.service import serve as run_server
+
+    try:
+        run_server(host, port, database_url)
+    except AnalyzerError as exc:
+        _fail(str(exc))
+
+
+@app.command("create-key")
+def create_key(
+    name: Annotated[str, typer.Argument(help="A label for the key (who or what uses it).")],
+    scopes: Annotated[list[str], typer.Option(
+        "--scope", help="ingest, read or admin (repeatable).")] = ["read"],  # noqa: B006 - typer default
+    database_url: Annotated[str | None, typer.Option("--database-url")] = None,
+) -> None:
+    """Create an API key; the secret is printed once and stored only as a hash."""
+    from analyzer.service import create_api_key
+
+    try:
+        secret = create_api_key(name, scopes, database_url)
+    except AnalyzerError as exc:
+        _fail(str(exc))
+    _out.print(secret)
 
 
 if __name__ == "__main__":  # `python -m analyzer.cli`

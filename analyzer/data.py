@@ -19,6 +19,7 @@ __all__ = [
     "load_banking77",
     "load_en_airline",
     "load_es_airline",
+    "load_evomsa_es",
     "load_opener_es",
     "load_sfu_es",
     "load_uci_en",
@@ -94,6 +95,15 @@ def load_vader(datasets_dir: Path | None = None) -> pd.DataFrame:
                 rows.append((parts[2].strip(), float(parts[1])))
         frames.append(pd.DataFrame(rows, columns=["text", "mean_sentiment"]).assign(source=name.split("_")[0]))
     return pd.concat(frames, ignore_index=True).assign(lang="en")
+
+
+def load_evomsa_es(datasets_dir: Path | None = None) -> pd.DataFrame:
+    """EvoMSA Spanish tweets (TASS-style): P/N/NONE as positive/negative/neutral; NEU (mixed) dropped."""
+    df = pd.read_json(_root(datasets_dir) / "evomsa_es_tweets" / "tweets.json", lines=True)
+    df = df[df["klass"].isin(["P", "N", "NONE"])]
+    label = df["klass"].map({"P": "positive", "N": "negative", "NONE": "neutral"})
+    return pd.DataFrame({"text": df["text"].astype(str), "label": label, "lang": "es",
+                         "source": "evomsa_es_tweets"}).reset_index(drop=True)
 
 
 def load_banking77(split: str, datasets_dir: Path | None = None) -> pd.DataFrame:

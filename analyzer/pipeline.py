@@ -171,7 +171,7 @@ class TextAnalyzer:
                 for w in np.flatnonzero(owner == i):
                     # Per-token share of the theme's logit: pooling is a (weighted) mean, so
                     # w_k·h_t / (total tokens · |pooled|) sums exactly to the logit minus the bias.
-                    contrib = win_tokens[w] @ self.themes.weights_[k] / (total_weight[i] * float(norms[i]))
+                    contrib = win_tokens[w] @ self.themes.weights_[k] / (total_weight[i] * float(norms[i, 0]))
                     m = self._evidence(texts[i], windows[w][1].offsets, contrib, tid, float(p[i, k]))
                     if contrib.sum() > best_logit:
                         best, best_logit = m, float(contrib.sum())

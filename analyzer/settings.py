@@ -24,6 +24,10 @@ def _default_cache_dir() -> Path:
     return Path.home() / ".cache" / "darkfeedback"
 
 
+def _default_data_dir() -> Path:
+    return Path.home() / ".local" / "share" / "darkfeedback"
+
+
 class Settings(BaseSettings):
     """Runtime settings. Every field can be set as ``DARKFEEDBACK_<FIELD>`` in the environment."""
 
@@ -50,6 +54,37 @@ class Settings(BaseSettings):
     taxonomy: Path | None = Field(default=None, description="Theme taxonomy YAML; the bundled default when unset.")
     theme_threshold_scale: float = Field(default=1.0, gt=0.0,
                                          description="Multiplies every theme's decision threshold.")
+
+    # -- service (analyzer.service: REST API, alert feed, web page) ----------------------------
+    data_dir: Path = Field(default_factory=_default_data_dir,
+                           description="Folder of the service's embedded database and batch-job files.")
+    database_url: str | None = Field(default=None,
+                                     description="SQLAlchemy URL of the service database, e.g. "
+                                                 "postgresql+psycopg://user:pass@host/db; unset: a SQLite file "
+                                                 "data_dir/darkfeedback.db (nothing to install).")
+    bootstrap_api_key: str | None = Field(default=None, repr=False,
+                                          description="If set, this key is registered (hashed) with every scope "
+                                                      "when the service starts: the first admin key.")
+    cors_origins: tuple[str, ...] = Field(default=(),
+                                          description="Origins allowed to call the API from a browser (CORS); "
+                                                      "empty: same origin only.")
+    max_body_bytes: int = Field(default=1_000_000, ge=1024,
+                                description="Largest JSON request body the API accepts (413 above).")
+    max_upload_bytes: int = Field(default=200_000_000, ge=1024,
+                                  description="Largest file a batch job upload may have (413 above).")
+    max_batch_items: int = Field(default=500, ge=1,
+                                 description="Most texts, messages or events in one API request.")
+    retention_days: int | None = Field(default=None, ge=1,
+                                       description="Message texts older than this many days are purged (scores "
+                                                   "kept); unset: kept until the customer is erased.")
+    alert_window_days: int = Field(default=240, ge=1,
+                                   description="History (days before now) re-read when a customer's alerts "
+                                               "are re-evaluated after an ingest.")
+    alert_clock: str = Field(default="now", pattern="^(now|data)$",
+                             description="'now': alerts judged at the current time; 'data': at the customer's "
+                                         "latest message or event (replaying an old export).")
+    alert_lang: str = Field(default="es", pattern="^(es|en)$",
+                            description="Default language of alert justifications in the API.")
 
 
 @lru_cache(maxsize=1)

@@ -30,21 +30,27 @@ __all__ = ["TrainConfig", "default_training_data", "fit_temperature", "train_sen
 
 @dataclass
 class TrainConfig:
-    start_layer: int = 10
-    epochs: int = 2
+    start_layer: int = 6
+    epochs: int = 3
     batch_size: int = 32
     lr: float = 5e-5
     head_lr: float = 1e-3
     weight_decay: float = 0.01
-    max_tokens: int = 96
+    max_tokens: int = 64
     val_fraction: float = 0.1
     seed: int = 0
 
 
-def default_training_data() -> pd.DataFrame:
-    """The ``train`` parts used for the shipped model (see models/sentiment/MODEL_CARD.md)."""
+def default_training_data(*, redact: bool = True) -> pd.DataFrame:
+    """The ``train`` parts used for the shipped model (see models/sentiment/MODEL_CARD.md).
+
+    With ``redact`` (the default) the texts are redacted exactly as the pipeline redacts them
+    before the model sees them at inference (handles, URLs, names become placeholders), so
+    training and inference see the same kind of text.
+    """
     frames = [
         data.load_es_airline("train"),
+        data.load_evomsa_es(),
         data.load_en_airline("train")[["text", "label", "lang", "source"]],
         data.load_opener_es("train"),
         # IMDb movie sentences are off-domain for customer messages; Amazon and Yelp are reviews.
@@ -52,7 +58,12 @@ def default_training_data() -> pd.DataFrame:
     ]
     df = pd.concat(frames, ignore_index=True)
     df = df[df["label"].isin(SENTIMENT_LABELS) & (df["text"].str.strip() != "")]
-    return df.drop_duplicates(subset=["text"]).reset_index(drop=True)
+    df = df.drop_duplicates(subset=["text"]).reset_index(drop=True)
+    if redact:
+        from analyzer.pii import redact_batch
+
+        df["text"] = [r.text for r in redact_batch(df["text"].tolist(), df["lang"].tolist())]
+    return df
 
 
 def _cache_trunk(encoder: TextEncoder, texts: list[str], start_layer: int, max_tokens: int,
@@ -129,7 +140,8 @@ def train_sentiment(encoder: TextEncoder, train: pd.DataFrame, config: TrainConf
     cfg = config or TrainConfig()
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
-    label_ids = train["label"].map({lab: i for i, lab in enumerate(SENTIMENT_LABELS)}).to_numpy()
+    label_index = {lab: i for i, lab in enumerate(SENTIMENT_LABELS)}
+    label_ids = train["label"].map(label_index).to_numpy(dtype=np.int64, copy=True)
     strata = train["source"].astype(str) + "/" + train["label"].astype(str)
     tr_idx, va_idx = train_test_split(np.arange(len(train)), test_size=cfg.val_fraction,
                                       random_state=cfg.seed, stratify=strata)

@@ -15,7 +15,7 @@ def _stamp() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def run_train_sentiment(out: Path | None = None, *, epochs: int = 2, start_layer: int = 10,
+def run_train_sentiment(out: Path | None = None, *, epochs: int = 3, start_layer: int = 6,
                         log: Callable[[str], None] = print) -> Path:
     """Train the sentiment head on :func:`~analyzer.train_sentiment.default_training_data`."""
     from analyzer.registry import load_encoder

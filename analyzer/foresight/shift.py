@@ -54,7 +54,7 @@ class ShiftConfig:
     min_messages: int = 3           # fewer messages than this cannot show a change
     noise_floor: float = 0.3        # lower bound on the score spread used to standardise
     last_k: int = 4                 # "the last k messages" of the tone evidence
-    recent_days: int = 90           # window for themes and churn intent
+    recent_days: int = 90           # window for themes, churn intent and the tone of the last k
     tone_threshold: float = 0.25    # mean score above/below this = positive/negative tone
 
     def __post_init__(self) -> None:
@@ -161,9 +161,13 @@ def compute_message_signals(messages: pd.DataFrame, as_of: pd.Timestamp | None =
         scores = grp["sentiment_score"].to_numpy(dtype=float)
         labels = grp["sentiment_label"].to_numpy()
         ids = grp["message_id"].astype(str).to_numpy()
-        last = slice(max(0, len(grp) - cfg.last_k), len(grp))
+        # Tone now = the last k messages WITHIN the recent window: a complaint from a year ago
+        # is not today's tone (on the simulated back-test, stale messages drove most false
+        # tone alerts). Older messages still form the baseline the shift is measured against.
+        n_recent = int((grp["timestamp"] > recent_start).sum())
+        last = slice(len(grp) - min(cfg.last_k, n_recent), len(grp))
         earlier = scores[: last.start]
-        shift = detect_shift(scores, cfg)
+        shift = detect_shift(scores, cfg) if n_recent else None
         recent = grp.loc[grp["timestamp"] > recent_start]
         themes: Counter[str] = Counter()
         theme_ids: dict[str, list[str]] = {}

@@ -348,13 +348,14 @@ def simulate_population(config: SimulationConfig | None = None
     add(np.repeat(bi, reps), np.repeat(bday, reps), "error", None, channel[np.repeat(bi, reps)])
     # Campaigns go to everyone (churned customers too: nobody tells us they left).
     camp_days = np.arange(0, n_days, cfg.campaign_every_days)
-    cc, cd = np.meshgrid(np.arange(n), camp_days, indexing="ij")
-    cc, cd = cc.ravel(), cd.ravel()
+    grid_c, grid_d = np.meshgrid(np.arange(n), camp_days, indexing="ij")
+    cc, cd = grid_c.ravel(), grid_d.ravel()
     camp_id = (cd // cfg.campaign_every_days).astype(float)
     add(cc, cd, "campaign_sent", camp_id, np.full(len(cc), "email"), hours=(9.0, 9.01))
-    opened = rng.random(len(cc)) < np.clip(open_p[cc] * act[cc, cd], 0, 1)
-    open_day = np.minimum(cd[opened] + rng.integers(0, 3, size=int(opened.sum())), n_days - 1)
-    add(cc[opened], open_day, "campaign_open", camp_id[opened], np.full(int(opened.sum()), "email"),
+    # Opened within 0-2 days, as active as the customer is on the day they would open it.
+    open_day = np.minimum(cd + rng.integers(0, 3, size=len(cc)), n_days - 1)
+    opened = rng.random(len(cc)) < np.clip(open_p[cc] * act[cc, open_day], 0, 1)
+    add(cc[opened], open_day[opened], "campaign_open", camp_id[opened], np.full(int(opened.sum()), "email"),
         hours=(10.0, 23.0))
 
     # --- messages (stream 5): real rows only
@@ -364,7 +365,7 @@ def simulate_population(config: SimulationConfig | None = None
     label = pool["label"].to_numpy()
     reason = pool["reason"].to_numpy()
 
-    def lang_mask(i: int) -> np.ndarray:
+    def lang_mask(i: int | np.integer) -> np.ndarray:
         return is_es if lang[i] == "es" else ~is_es
 
     neg_reasons = pool.loc[(~is_es) & (label == "negative"), "reason"]

@@ -1,0 +1,119 @@
+"""POST /v1/messages and /v1/events: idempotent ingest, then re-evaluation of the customers concerned.
+
+Idempotent by id: a retried request stores nothing twice and answers with the ids it had
+already stored under ``duplicates``. The rows are committed before the response (a 2xx means
+durable). The customers in the request are then re-evaluated, also for duplicate ids: a retry
+after a failure between commit and evaluation still raises the alert.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pandas as pd
+from fastapi import APIRouter, Request, Response
+from starlette.status import HTTP_201_CREATED
+
+from analyzer.service.alerting import evaluate_customers
+from analyzer.service.auth import IngestKey
+from analyzer.service.db import utcnow
+from analyzer.service.routes._common import metrics, notifier, settings, store
+from analyzer.service.routes.analyze import check_texts, run_analyzer
+from analyzer.service.schemas import EventsIngest, IngestResult, MessagesIngest
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["ingest"])
+
+_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"description": "Every id was already stored (a retry): nothing changed"},
+    201: {"description": "At least one record stored"},
+}
+
+
+def _json(value: Any) -> Any:
+    if isinstance(value, str):
+        return json.loads(value)
+    return list(value) if value is not None else None
+
+
+def _first_of_each(items: list[Any], key: str) -> list[Any]:
+    seen: set[str] = set()
+    out = []
+    for it in items:
+        k = getattr(it, key)
+        if k not in seen:
+            seen.add(k)
+            out.append(it)
+    return out
+
+
+def _after_ingest(request: Request, customer_ids: list[str]) -> list[str]:
+    ev = evaluate_customers(store(request), customer_ids, settings(request))
+    if ev.new_alert_ids:
+        metrics(request).alerts.inc(len(ev.new_alert_ids))
+        notifier(request).notify()
+    return ev.new_alert_ids
+
+
+@router.post("/v1/messages", response_model=IngestResult, responses=_RESPONSES, status_code=HTTP_201_CREATED,
+             summary="Ingest customer messages (analysed and redacted before storage)")
+def ingest_messages(body: MessagesIngest, request: Request, key: IngestKey, response: Response) -> IngestResult:
+    st = store(request)
+    items = _first_of_each(body.messages, "message_id")
+    check_texts([m.text for m in items], request, "messages.text")
+    existing = st.existing_message_ids([m.message_id for m in items])
+    fresh = [m for m in items if m.message_id not in existing]
+    created: set[str] = set()
+    if fresh:
+        frame = pd.DataFrame({
+            "message_id": [m.message_id for m in fresh], "customer_id": [m.customer_id for m in fresh],
+            "timestamp": pd.to_datetime([m.timestamp for m in fresh], utc=True),
+            "channel": [m.channel for m in fresh], "text": [m.text for m in fresh]})
+        out = run_analyzer(request, frame)
+        now = utcnow()
+        rows = []
+        for m, r in zip(fresh, out.to_dict("records"), strict=True):
+            # Only the pipeline's redacted text is kept; the raw text ends with this request.
+            rows.append({
+                "message_id": m.message_id, "customer_id": m.customer_id, "timestamp": m.timestamp,
+                "channel": m.channel, "lang": r["lang"], "lang_confidence": float(r["lang_confidence"]),
+                "text_redacted": r["text_redacted"], "pii_types": list(r["pii_types"]),
+                "sentiment_label": r["sentiment_label"], "sentiment_score": float(r["sentiment_score"]),
+                "p_negative": float(r["p_negative"]), "p_neutral": float(r["p_neutral"]),
+                "p_positive": float(r["p_positive"]), "sentences": _json(r["sentences"]),
+                "themes": list(r["themes"]), "theme_evidence": _json(r["theme_evidence"]), "ingested_at": now})
+        created = st.insert_messages(rows)
+    dups = sorted(m.message_id for m in items if m.message_id not in created)
+    metrics(request).ingested.labels("message").inc(len(created))
+    metrics(request).duplicates.labels("message").inc(len(dups))
+    st.audit(key.name, "ingest", "messages", None, {"created": len(created), "duplicates": len(dups)})
+    new_alerts = _after_ingest(request, [m.customer_id for m in items])
+    if not created:
+        response.status_code = 200
+    return IngestResult(created=sorted(created), duplicates=dups, new_alerts=new_alerts)
+
+
+@router.post("/v1/events", response_model=IngestResult, responses=_RESPONSES, status_code=HTTP_201_CREATED,
+             summary="Ingest behaviour events (purchases, logins, errors, tickets, campaigns)")
+def ingest_events(body: EventsIngest, request: Request, key: IngestKey, response: Response) -> IngestResult:
+    st = store(request)
+    s = settings(request)
+    items = _first_of_each(body.events, "event_id")
+    if len(items) > s.max_batch_items:
+        from fastapi import HTTPException
+
+        raise HTTPException(413, f"{len(items)} events in one request; the limit is {s.max_batch_items}.")
+    now = utcnow()
+    rows = [{"event_id": e.event_id, "customer_id": e.customer_id, "timestamp": e.timestamp, "type": e.type,
+             "value": e.value, "channel": e.channel, "ingested_at": now} for e in items]
+    created = st.insert_events(rows)
+    dups = sorted(e.event_id for e in items if e.event_id not in created)
+    metrics(request).ingested.labels("event").inc(len(created))
+    metrics(request).duplicates.labels("event").inc(len(dups))
+    st.audit(key.name, "ingest", "events", None, {"created": len(created), "duplicates": len(dups)})
+    new_alerts = _after_ingest(request, [e.customer_id for e in items])
+    if not created:
+        response.status_code = 200
+    return IngestResult(created=sorted(created), duplicates=dups, new_alerts=new_alerts)

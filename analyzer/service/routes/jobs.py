@@ -1,0 +1,113 @@
+"""Batch jobs: upload a file, follow its progress, download its results."""
+
+from __future__ import annotations
+
+import secrets
+import shutil
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile
+from fastapi.responses import FileResponse
+from starlette.status import HTTP_202_ACCEPTED
+
+from analyzer.service.auth import IngestKey, IngestOrReadKey
+from analyzer.service.jobs import JobRunner, job_paths
+from analyzer.service.routes._common import store
+from analyzer.service.schemas import JobPublic
+from analyzer.service.storage import ApiKey
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["jobs"])
+_EXTS = (".csv.gz", ".tsv.gz", ".jsonl.gz", ".ndjson.gz", ".csv", ".tsv", ".jsonl", ".ndjson", ".parquet", ".pq")
+
+
+def _runner(request: Request) -> JobRunner:
+    r: JobRunner = request.app.state.jobs
+    return r
+
+
+def _public(job: dict[str, Any]) -> dict[str, Any]:
+    total, done = job["rows_total"], job["rows_done"]
+    progress = 1.0 if job["status"] == "done" else (min(done / total, 1.0) if total else None)
+    return {**{k: job[k] for k in ("job_id", "status", "filename", "rows_total", "rows_done", "summary", "error",
+                                   "created_at", "finished_at")},
+            "progress": progress,
+            "result_url": f"/v1/jobs/{job['job_id']}/results" if job["status"] == "done" else None}
+
+
+@router.post("/v1/jobs", response_model=JobPublic, status_code=HTTP_202_ACCEPTED,
+             summary="Upload a file (CSV/TSV/JSONL/Parquet) to analyse as a background batch job")
+def create_job(request: Request, key: IngestKey, file: Annotated[UploadFile, File()],
+               text_col: Annotated[str, Form()] = "text", customer_col: Annotated[str | None, Form()] = None,
+               timestamp_col: Annotated[str | None, Form()] = None, channel_col: Annotated[str | None, Form()] = None,
+               id_col: Annotated[str | None, Form()] = None,
+               output_format: Annotated[Literal["jsonl", "csv", "parquet"], Form()] = "jsonl",
+               encoding: Annotated[str, Form()] = "utf-8") -> dict[str, Any]:
+    """The same analysis as `darkfeedback analyze`; rejected rows go to a separate download."""
+    name = (file.filename or "upload").lower()
+    ext = next((e for e in _EXTS if name.endswith(e)), None)
+    if ext is None:
+        raise HTTPException(415, f"Cannot tell the format of {file.filename!r}; use one of {list(_EXTS)}.")
+    mapping = {"text": text_col}
+    for field, col in (("customer_id", customer_col), ("timestamp", timestamp_col), ("channel", channel_col),
+                       ("message_id", id_col)):
+        if col:
+            mapping[field] = col
+    job_id = secrets.token_hex(8)
+    options = {"input_ext": ext, "output_format": output_format, "mapping": mapping, "encoding": encoding}
+    runner = _runner(request)
+    src, _, _ = job_paths(runner.root, job_id, options)
+    src.parent.mkdir(parents=True, exist_ok=True)
+    with open(src, "wb") as fh:
+        shutil.copyfileobj(file.file, fh)
+    st = store(request)
+    st.add_job(job_id, (file.filename or "upload")[:300], options, key.name)
+    st.audit(key.name, "create", "job", None, {"job_id": job_id})
+    runner.submit(job_id)
+    job = st.get_job(job_id)
+    assert job is not None
+    return _public(job)
+
+
+def _job(request: Request, job_id: str) -> dict[str, Any]:
+    job = store(request).get_job(job_id)
+    if job is None:
+        raise HTTPException(404, f"No job {job_id!r}.")
+    return job
+
+
+@router.get("/v1/jobs/{job_id}", response_model=JobPublic, summary="Status and progress of a batch job")
+def get_job(job_id: str, request: Request, key: IngestOrReadKey) -> dict[str, Any]:
+    return _public(_job(request, job_id))
+
+
+def _download(request: Request, key: ApiKey, job_id: str, which: int) -> FileResponse:
+    job = _job(request, job_id)
+    if job["status"] != "done":
+        raise HTTPException(409, f"Job {job_id!r} is {job['status']}; results are ready when it is done.")
+    path: Path = job_paths(_runner(request).root, job_id, job["options"])[which]
+    if not path.is_file():
+        raise HTTPException(404, f"The result file of job {job_id!r} is gone.")
+    store(request).audit(key.name, "download", "job", None, {"job_id": job_id, "file": path.name})
+    return FileResponse(path, filename=f"{job_id}-{path.name}")
+
+
+@router.get("/v1/jobs/{job_id}/results", summary="Download the analysed rows")
+def results(job_id: str, request: Request, key: IngestOrReadKey) -> FileResponse:
+    return _download(request, key, job_id, 1)
+
+
+@router.get("/v1/jobs/{job_id}/rejected", summary="Download the rejected rows (reasons, never texts)")
+def rejected(job_id: str, request: Request, key: IngestOrReadKey) -> FileResponse:
+    return _download(request, key, job_id, 2)
+
+
+@router.delete("/v1/jobs/{job_id}", status_code=204, summary="Delete a job and its files")
+def delete_job(job_id: str, request: Request, key: IngestKey) -> None:
+    job = _job(request, job_id)
+    if job["status"] in ("queued", "running"):
+        raise HTTPException(409, f"Job {job_id!r} is {job['status']}; delete it once it has finished.")
+    _runner(request).delete(job_id)
+    store(request).update_job(job_id, status="deleted")
