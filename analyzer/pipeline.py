@@ -204,8 +204,8 @@ class TextAnalyzer:
         if not multi:
             return out
         spans = split_sentences([texts[i] for i in multi], [langs[i] for i in multi])
-        flat = [(i, a, b) for i, sp in zip(multi, spans, strict=True) for a, b in sp]
-        flat_multi = [(i, a, b) for i, a, b in flat if len(spans[multi.index(i)]) > 1]
+        # Only texts that really have several sentences get per-sentence scores.
+        flat_multi = [(i, a, b) for i, sp in zip(multi, spans, strict=True) if len(sp) > 1 for a, b in sp]
         if not flat_multi:
             return out
         probs = self.sentiment.predict_proba(self.encoder, [texts[i][a:b] for i, a, b in flat_multi],
