@@ -81,6 +81,15 @@ class TextAnalyzer:
         self.settings = settings or get_settings()
         self.sentence_level = sentence_level
         self.use_ner = use_ner
+        # Texts are cut into windows of the length the sentiment model was trained on (a long
+        # review becomes several windows whose results are averaged), with a tokenizer of our
+        # own so the encoder's settings stay untouched.
+        from tokenizers import Tokenizer
+
+        self.window_tokens = int(sentiment.meta.get("config", {}).get("max_tokens", encoder.max_tokens))
+        self._tokenizer = Tokenizer.from_str(encoder.tokenizer.to_str())
+        self._tokenizer.no_padding()
+        self._tokenizer.enable_truncation(max_length=self.window_tokens)
         # torch modules are not safe to share between threads mid-forward (API workers).
         self._lock = threading.Lock()
 
@@ -134,7 +143,7 @@ class TextAnalyzer:
         and its theme embedding are the token-weighted means over its windows.
         """
         enc, start = self.encoder, self.sentiment.start_layer
-        encodings = enc.tokenizer.encode_batch([enc.prefix + t for t in texts])
+        encodings = self._tokenizer.encode_batch([enc.prefix + t for t in texts])
         windows = [(i, e) for i, top in enumerate(encodings) for e in [top, *top.overflowing]]
         n_win = len(windows)
         win_probs = np.zeros((n_win, 3), dtype=np.float32)
@@ -161,6 +170,7 @@ class TextAnalyzer:
         emb = pooled / norms
         p = self.themes.predict_proba(emb)
         found = self.themes.predict(emb, self.settings.theme_threshold_scale)
+        self._complaint_fallback(found, p, probs)
         total_weight = np.bincount(owner, weights=weight, minlength=len(texts))
         matches: list[list[ThemeMatch]] = [[] for _ in texts]
         for i, theme_ids in enumerate(found):
@@ -179,6 +189,24 @@ class TextAnalyzer:
                     matches[i].append(best)
             matches[i].sort(key=lambda m: -m.probability)
         return probs, matches
+
+    def _complaint_fallback(self, found: list[list[str]], p: np.ndarray, sentiment: np.ndarray) -> None:
+        """A negative message with no theme over its threshold gets its most likely complaint theme.
+
+        Thresholds are fitted on mostly English data, where scores run higher than in Spanish;
+        a complaint nearly always has a cause, so the best theme is reported when it is at least
+        as likely as not (p >= 0.5).
+        """
+        ids = self.taxonomy.ids
+        complaint = np.array([t != "praise" for t in ids])
+        if not complaint.any():
+            return
+        for i, themes in enumerate(found):
+            if themes or int(np.argmax(sentiment[i])) != 0:
+                continue
+            k = int(np.argmax(np.where(complaint, p[i], -1.0)))
+            if p[i, k] >= 0.5:
+                themes.append(ids[k])
 
     def _evidence(self, text: str, offsets: list[tuple[int, int]], contrib: np.ndarray, theme_id: str,
                   probability: float) -> ThemeMatch:
