@@ -102,15 +102,18 @@ def evaluate_banking77(analyzer: TextAnalyzer, log: Callable[[str], None] = prin
     taxonomy = Taxonomy(tuple(Theme(i, {"en": i}, {"en": i.replace("_", " ")}) for i in intents))
     x_train = analyzer.encoder.encode(train["text"].tolist())
     x_test = analyzer.encoder.encode(test["text"].tolist())
+    # What a user writes about each theme (here the intent name) is part of the taxonomy.
+    seed_emb = {t.id: analyzer.encoder.encode(t.seed_texts()) for t in taxonomy.themes}
     rows: list[Row] = []
     scores = []
     for seed in range(seeds):
         few = train.groupby("label").sample(n=10, random_state=seed).index.to_numpy()
-        clf = ThemeClassifier(taxonomy, multi_label=False).fit(x_train[few], train["label"].iloc[few].tolist())
+        clf = ThemeClassifier(taxonomy, multi_label=False).fit(x_train[few], train["label"].iloc[few].tolist(),
+                                                               seeds=seed_emb)
         scores.append(accuracy_score(test["label"], [p[0] for p in clf.predict(x_test)]))
     rows.append(_row("themes", "banking77 test, 10 examples per theme", "accuracy", float(np.mean(scores)),
                      len(test), spread=f"{min(scores):.3f}-{max(scores):.3f} over {seeds} samples"))
-    clf = ThemeClassifier(taxonomy, multi_label=False).fit(x_train, train["label"].tolist())
+    clf = ThemeClassifier(taxonomy, multi_label=False).fit(x_train, train["label"].tolist(), seeds=seed_emb)
     rows.append(_row("themes", "banking77 test, full train", "accuracy",
                      accuracy_score(test["label"], [p[0] for p in clf.predict(x_test)]), len(test)))
     log(f"  banking77: 10-shot {rows[0]['value']}, full {rows[1]['value']}")

@@ -150,16 +150,30 @@ class ThemeClassifier:
     user-defined taxonomy such as BANKING77's 77 intents is evaluated.
     """
 
-    def __init__(self, taxonomy: Taxonomy, *, C: float = 4.0, multi_label: bool = True) -> None:
+    #: Regularisation strengths tried when ``C`` is None (single-label), by cross-validation on the training rows.
+    C_GRID = (1.0, 4.0, 16.0, 64.0)
+
+    def __init__(self, taxonomy: Taxonomy, *, C: float | None = None, multi_label: bool = True) -> None:
         self.taxonomy = taxonomy
         self.C = C
         self.multi_label = multi_label
 
     # -- training --------------------------------------------------------
-    def fit(self, X: np.ndarray, labels: Sequence[Sequence[str]] | Sequence[str]) -> ThemeClassifier:
-        """Learn weights from embeddings ``X`` and labels (lists of theme ids, or one id per row)."""
+    def fit(self, X: np.ndarray, labels: Sequence[Sequence[str]] | Sequence[str], *,
+            seeds: dict[str, np.ndarray] | None = None) -> ThemeClassifier:
+        """Learn weights from embeddings ``X`` and labels (lists of theme ids, or one id per row).
+
+        ``seeds`` maps theme ids to embeddings of their descriptions/examples from the taxonomy;
+        they are added as labelled rows (what a user writes about a theme is evidence too).
+        """
         from sklearn.linear_model import LogisticRegression
         from sklearn.model_selection import cross_val_predict
+
+        if seeds:
+            extra = [(tid, row) for tid, rows in seeds.items() for row in np.atleast_2d(rows)]
+            X = np.vstack([X, np.stack([row for _, row in extra])])
+            single = len(labels) == 0 or isinstance(labels[0], str)
+            labels = [*labels, *[(tid if single else [tid]) for tid, _ in extra]]
 
         ids = self.taxonomy.ids
         unknown = {lab for row in labels for lab in ([row] if isinstance(row, str) else row)} - set(ids) - {""}
@@ -173,7 +187,7 @@ class ThemeClassifier:
                 y = Y[:, k]
                 if y.sum() < 2:
                     continue  # left to the prototype scorer
-                clf = LogisticRegression(C=self.C, max_iter=2000, class_weight="balanced")
+                clf = LogisticRegression(C=self.C or 4.0, max_iter=2000, class_weight="balanced")
                 # Threshold from out-of-fold probabilities of the training data itself.
                 oof = cross_val_predict(clf, X, y, cv=3, method="predict_proba")[:, 1]
                 thr[k] = _best_threshold(oof, y)
@@ -182,7 +196,8 @@ class ThemeClassifier:
             self.trained_ = Y.sum(0) >= 2
         else:
             y = np.asarray(labels)
-            clf = LogisticRegression(C=self.C, max_iter=3000)
+            self.C_ = self.C or _select_C(X, y, self.C_GRID)
+            clf = LogisticRegression(C=self.C_, max_iter=3000)
             clf.fit(X, y)
             order = [list(clf.classes_).index(t) if t in clf.classes_ else -1 for t in ids]
             W = np.stack([clf.coef_[i] if i >= 0 else np.zeros(X.shape[1]) for i in order])
@@ -273,6 +288,19 @@ class ThemeClassifier:
                 clf.threshold_[k], clf.trained_[k] = z["threshold"][i], True
         clf.meta = meta  # type: ignore[attr-defined]
         return clf
+
+
+def _select_C(X: np.ndarray, y: np.ndarray, grid: Sequence[float]) -> float:
+    """The strength with the best 3-fold cross-validated accuracy on the training rows themselves."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold, cross_val_score
+
+    counts = np.unique(y, return_counts=True)[1]
+    if counts.min() < 3:
+        return 4.0  # too few rows per theme to cross-validate
+    cv = StratifiedKFold(3, shuffle=True, random_state=0)
+    scores = [cross_val_score(LogisticRegression(C=c, max_iter=3000), X, y, cv=cv).mean() for c in grid]
+    return float(grid[int(np.argmax(scores))])
 
 
 def _best_threshold(p: np.ndarray, y: np.ndarray) -> float:

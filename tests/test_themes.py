@@ -99,3 +99,18 @@ def test_single_label_and_save_load_roundtrip(tmp_path):
     again = ThemeClassifier.load(tmp_path, tax)
     assert again.multi_label is False
     np.testing.assert_allclose(again.predict_proba(X), clf.predict_proba(X), atol=2e-3)
+
+
+def test_single_label_selects_C_by_cross_validation_and_uses_seeds():
+    rng = np.random.default_rng(3)
+    X = _blobs(rng, np.eye(8)[:3] * 3, 12)
+    ids = ["p", "q", "r"]
+    tax = Taxonomy(tuple(Theme(t, {"en": t}, {"en": t}) for t in ids))
+    y = [t for t in ids for _ in range(12)]
+    clf = ThemeClassifier(tax, multi_label=False).fit(X, y)
+    assert clf.C_ in ThemeClassifier.C_GRID
+    # A theme known only from its seed (description) still gets weights.
+    seeds = {"r": np.eye(8)[2:3]}
+    clf = ThemeClassifier(tax, multi_label=False).fit(X[:24], y[:24], seeds=seeds)
+    assert bool(clf.trained_[2])
+    assert clf.predict(np.eye(8)[2:3])[0] == ["r"]
