@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Path, Query, Request
 from starlette.status import HTTP_201_CREATED
 
 from analyzer.service.app import run_retention
@@ -16,6 +16,8 @@ from analyzer.service.storage import jsonable
 __all__ = ["router"]
 
 router = APIRouter(tags=["admin"])
+# Key ids are 64-bit integers in both databases: a larger id is a client error (422), not a driver overflow.
+KeyId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The key's id, as listed by GET /v1/keys.")]
 
 
 @router.post("/v1/keys", response_model=KeyCreated, status_code=HTTP_201_CREATED, summary="Create an API key")
@@ -33,7 +35,7 @@ def list_keys(request: Request, key: AdminKey) -> list[dict[str, Any]]:
 
 
 @router.delete("/v1/keys/{key_id}", status_code=204, summary="Revoke an API key")
-def revoke_key(key_id: int, request: Request, key: AdminKey) -> None:
+def revoke_key(key_id: KeyId, request: Request, key: AdminKey) -> None:
     st = store(request)
     if not st.revoke_key(key_id):
         raise HTTPException(404, f"No active key with id {key_id}.")
