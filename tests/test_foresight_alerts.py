@@ -117,3 +117,48 @@ def test_empty_and_missing_inputs() -> None:
     assert compute_alerts(None, None, None).empty
     alerts = compute_alerts(_messages(), None, None, as_of=AS_OF)
     assert set(alerts["customer_id"]) >= {"A", "D"}
+
+
+def _lapse_events() -> pd.DataFrame:
+    # 40 background buyers (so BG/NBD is fitted) and "L", a weekly buyer quiet since 2024-05-01.
+    rows: list[tuple[object, ...]] = []
+    for i in range(40):
+        for d in pd.date_range("2023-08-01", "2024-07-30", freq=f"{10 * (1 + i % 4)}D", tz="UTC"):
+            rows.append((f"bg{i}", d + pd.Timedelta(days=i % 7), "purchase", 5.0, "web"))
+    for d in pd.date_range("2023-08-01", "2024-05-01", freq="7D", tz="UTC"):
+        rows.append(("L", d, "purchase", 20.0, "web"))
+        rows.append(("L", d, "login", None, "app"))
+    return pd.DataFrame(rows, columns=["customer_id", "timestamp", "type", "value", "channel"])
+
+
+def test_lapsed_customer_gets_one_win_back_then_silence() -> None:
+    events = _lapse_events()
+    first = compute_alerts_detailed(None, events, None, as_of="2024-07-15")
+    assert first.risk.loc["L", "lapsed"] and first.risk.loc["L", "risk"] >= 0.3
+    win = first.alerts.loc[first.alerts["customer_id"] == "L"]
+    assert win["cause"].tolist() == ["win_back"] and win["severity"].tolist() == ["info"]
+    assert win["action"].tolist() == ["win_back"] and "recuperación" in win["justification_es"].iloc[0]
+    assert "win-back" in win["justification_en"].iloc[0]
+    # Later runs: no retention alert and no second win-back, whatever the cooldown.
+    later = compute_alerts_detailed(None, events, None, as_of="2024-10-01", history=first.alerts)
+    assert "L" not in set(later.alerts["customer_id"])
+    assert "lapsed" in later.suppressed.set_index("customer_id").loc["L", "why"]
+    # A lapsed customer who comes back is an ordinary customer again.
+    back = pd.concat([events, pd.DataFrame([("L", pd.Timestamp("2024-09-30", tz="UTC"), "login", None, "app")],
+                                           columns=events.columns)], ignore_index=True)
+    again = compute_alerts_detailed(None, back, None, as_of="2024-10-01", history=first.alerts)
+    assert not again.risk.loc["L", "lapsed"]
+    # The additive explanation still holds for lapsed customers.
+    r = first.risk.loc["L"]
+    assert r["bias"] + sum(d["contribution"] for d in r["reasons"]) == pytest.approx(r["logit"])
+
+
+def test_win_back_can_be_switched_off(tmp_path: Path) -> None:
+    text = (Path(__file__).parents[1] / "analyzer" / "foresight" / "rules.yaml").read_text(encoding="utf-8")
+    path = tmp_path / "rules.yaml"
+    path.write_text(text + "\nwin_back: false\n", encoding="utf-8")
+    res = compute_alerts_detailed(None, _lapse_events(), None, as_of="2024-07-15", rules=path)
+    assert "L" not in set(res.alerts["customer_id"]) and res.risk.loc["L", "lapsed"]
+    path.write_text(text + "\nwin_back: maybe\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="win_back"):
+        load_rules(path)

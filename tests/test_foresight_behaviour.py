@@ -111,3 +111,62 @@ def test_bad_config_and_empty_input() -> None:
         BehaviourConfig(inactivity_days=(60, 30))
     empty = validate_events(pd.DataFrame(columns=["customer_id", "timestamp", "type"])).valid
     assert compute_behaviour_signals(empty).empty
+
+
+def _population_rows(extra: Sequence[tuple[str, str, str, object, str]]) -> list[tuple[str, str, str, object, str]]:
+    # 40 steady background buyers (every 10 to 40 days over a year) so BG/NBD can be fitted.
+    rows = [(f"bg{i}", _days_before(d), "purchase", 5.0, "web")
+            for i in range(40) for d in range(1 + i % 7, 365, 10 * (1 + i % 4))]
+    return rows + list(extra)
+
+
+def test_purchase_gap_is_judged_against_the_customers_own_rate() -> None:
+    # Both have not bought for 60 days. "rare" buys every ~120 days: a 60-day gap is ordinary.
+    # "weekly" bought every 7 days for a year: a 60-day gap is very unusual for them.
+    rows = [("rare", _days_before(60 + 120 * k), "purchase", 5.0, "web") for k in range(4)]
+    rows += [("weekly", _days_before(60 + 7 * k), "purchase", 5.0, "web") for k in range(45)]
+    s = _signals(_population_rows(rows))
+    assert s.loc["rare", "days_since_purchase"] == pytest.approx(60, abs=1)
+    # Typical gaps are shrunk towards the population's, yet stay far apart.
+    assert s.loc["rare", "typical_gap_days"] > 45 > 4 * s.loc["weekly", "typical_gap_days"]
+    assert s.loc["rare", "p_gap"] > 0.3 and s.loc["weekly", "p_gap"] < 0.01
+    # The old level-based fact would flag the rare buyer too; the new one does not.
+    assert s.loc["rare", "p_no_purchase"] > 0.3
+
+
+def test_activity_drop_only_when_unlikely_under_own_rate() -> None:
+    # "decay": 3 logins a week in the baseline, 1 in the last 30 days. "noisy": 1 a week before,
+    # 3 in the last 30 days (within Poisson noise of 4.3). "new": too little baseline to judge.
+    rows = [("decay", _days_before(31 + 2.3 * i), "login", None, "app") for i in range(78)]
+    rows.append(("decay", _days_before(3), "login", None, "app"))
+    rows += [("noisy", _days_before(31 + 7 * i), "page_view", None, "web") for i in range(25)]
+    rows += [("noisy", _days_before(d), "click", None, "web") for d in (2, 12, 22)]
+    rows += [("new", _days_before(d), "login", None, "app") for d in (35, 40, 50)]
+    s = _signals(rows)
+    assert s.loc["decay", "activity_baseline_rate"] == pytest.approx(13.0, rel=0.05)
+    assert s.loc["decay", "activity_drop_pct"] == pytest.approx(1 - 1 / 13.0, rel=0.05)
+    assert s.loc["decay", "activity_drop_p"] < 0.001
+    assert s.loc["noisy", "activity_drop_pct"] == 0.0 and s.loc["noisy", "activity_drop_p"] > 0.05
+    assert pd.isna(s.loc["new", "activity_drop_pct"])
+
+
+def test_lapsed_after_twice_own_gap_and_at_least_60_days() -> None:
+    # "weekly" quiet 70 days (>= 60 and >> 2 x 7): lapsed. "rare" (gap ~120 d) quiet 70 days: not yet.
+    # "recent" weekly buyer quiet 40 days: past 2 x gap but under the 60-day floor: not lapsed.
+    rows = [("weekly", _days_before(70 + 7 * k), "purchase", 5.0, "web") for k in range(40)]
+    rows += [("rare", _days_before(70 + 120 * k), "purchase", 5.0, "web") for k in range(3)]
+    rows += [("recent", _days_before(40 + 7 * k), "purchase", 5.0, "web") for k in range(40)]
+    s = _signals(_population_rows(rows))
+    assert s.loc["weekly", "lapsed"] and not s.loc["rare", "lapsed"] and not s.loc["recent", "lapsed"]
+    assert s.loc["weekly", "lapse_horizon_days"] == pytest.approx(60.0)
+    assert s.loc["rare", "lapse_horizon_days"] > 100  # twice its (population-shrunk) typical gap
+    # A rare buyer who used to log in every 3 days and went silent with everything for 70 days has
+    # lapsed: inactivity is judged against their rhythm of any own activity, not purchases alone.
+    logins = [("rare", _days_before(70 + 3 * k), "login", None, "app") for k in range(40)]
+    s2 = _signals(_population_rows(rows + logins))
+    assert s2.loc["rare", "lapsed"] and s2.loc["rare", "typical_activity_gap_days"] < 4
+    # Any own activity keeps a customer from lapsing.
+    rows.append(("weekly", _days_before(1), "login", None, "app"))
+    assert not _signals(_population_rows(rows)).loc["weekly", "lapsed"]
+    with pytest.raises(ConfigError, match="lapse_min_days"):
+        BehaviourConfig(lapse_min_days=0)

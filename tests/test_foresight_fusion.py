@@ -85,3 +85,31 @@ def test_bad_inputs_raise_clear_errors() -> None:
         RiskModel().predict_proba(x)
     with pytest.raises(ConfigError, match="non-numeric"):
         RiskModel(weights={"a": 1.0}).predict_proba(pd.DataFrame({"a": ["x"]}))
+
+
+def test_purchase_gap_and_activity_drop_signals_are_relative_and_explained() -> None:
+    f = pd.DataFrame(index=pd.Index(["rare", "odd", "missing"], name="customer_id"))
+    # p_gap is a p-value of the current gap under the customer's own rate: 0 from 10 %, 1 at 1 %.
+    f["p_gap"] = [0.4, 0.001, np.nan]
+    f["p_no_purchase"] = [0.9, 0.95, np.nan]   # a level: high for both, no longer used as the signal
+    f["days_since_purchase"] = [60.0, 60.0, np.nan]
+    f["typical_gap_days"] = [110.0, 8.7, np.nan]
+    f["activity_drop_pct"] = [0.0, 0.8, np.nan]
+    f["activity_recent"] = [4, 2, 0]
+    f["activity_baseline_rate"] = [4.0, 10.0, np.nan]
+    f["activity_drop_p"] = [0.5, 0.0005, np.nan]
+    x = signal_features(f)
+    assert x["no_purchase_expected"].tolist() == pytest.approx([0.0, 1.0, 0.0])
+    assert signal_features(f.assign(p_gap=[0.1, 0.0316, 1.0]))["no_purchase_expected"].tolist() == pytest.approx(
+        [0.0, 0.5, 0.0], abs=1e-3)
+    assert x["activity_drop"].tolist() == pytest.approx([0.0, 0.8, 0.0])
+    expl = RiskModel().explain(x, f)
+    _assert_additive(RiskModel(), x, f)
+    reasons = {d["code"]: d for d in expl.loc["odd", "reasons"]}
+    assert reasons["no_purchase_expected"]["text_es"].startswith(
+        "lleva 60 días sin comprar cuando suele comprar cada 9 días")
+    assert reasons["no_purchase_expected"]["text_en"].startswith(
+        "60 days without a purchase while they usually buy every 9 days")
+    assert reasons["activity_drop"]["text_es"].startswith("su actividad (accesos, visitas, clics) cayó un 80 %")
+    assert reasons["activity_drop"]["text_en"].startswith("their activity (logins, page views, clicks) fell 80 %")
+    assert expl.loc["rare", "reasons"] == []

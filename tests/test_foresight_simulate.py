@@ -160,6 +160,10 @@ def test_replay_reproduces_compute_alerts_at_the_default_bar(
     pd.testing.assert_frame_equal(got, want, check_dtype=False)
     # A higher bar can only remove alerts.
     assert len(replay_alerts(risk, 0.6, table.cooldown_days)) <= len(replayed)
+    # Lapsed customers get no retention alert, however high their risk (win-backs are not scored).
+    lapsed = set(zip(risk.loc[risk["lapsed"], "as_of"], risk.loc[risk["lapsed"], "customer_id"], strict=True))
+    assert not lapsed & set(zip(alerts["as_of"], alerts["customer_id"], strict=True))
+    assert "win_back" not in set(alerts["cause"])
 
 
 def test_score_alerts_counts_timely_late_and_false() -> None:

@@ -4,6 +4,13 @@ Pipeline of :func:`compute_alerts`: validate the inputs (bad rows set aside, nev
 -> drop opted-out customers before any profiling -> behaviour and message signals ->
 additive risk with reasons -> severity -> recommended action from the editable YAML rule table
 (:file:`rules.yaml`) -> dedup and cooldown against earlier alerts.
+
+Lapsed customers (inactive past their own horizon, see
+:class:`~analyzer.foresight.behaviour.BehaviourConfig`) are already gone: a retention alert
+every cooldown period would be a wasted call forever. They get no risk alert; instead, once
+per lapse (never again while it lasts), an ``info`` alert with cause ``win_back`` and action
+``win_back`` hands them to a win-back campaign. A lapsed customer who comes back is judged
+as any other again.
 """
 
 from __future__ import annotations
@@ -31,6 +38,7 @@ from analyzer.foresight.shift import ShiftConfig, compute_message_signals
 __all__ = [
     "ACTIONS",
     "ALERT_COLUMNS",
+    "WIN_BACK_CAUSE",
     "AlertResult",
     "Rule",
     "RuleTable",
@@ -40,7 +48,7 @@ __all__ = [
 ]
 
 ACTIONS: frozenset[str] = frozenset(
-    {"priority_call", "help_resource", "relevant_offer", "delivery_followup", "thank_you_referral"})
+    {"priority_call", "help_resource", "relevant_offer", "delivery_followup", "thank_you_referral", "win_back"})
 SEVERITIES: tuple[str, ...] = ("info", "low", "medium", "high", "critical")
 ALERT_COLUMNS: tuple[str, ...] = (
     "alert_id", "customer_id", "alerted_at", "risk", "severity", "cause", "reasons", "action", "rule",
@@ -76,6 +84,7 @@ class RuleTable:
     severity: dict[str, float] = field(default_factory=lambda: {"low": 0.3, "medium": 0.5, "high": 0.7,
                                                                 "critical": 0.85})
     cooldown_days: float = 14.0
+    win_back: bool = True   # one info alert when a customer lapses (False: lapsed customers are silent)
 
     def severity_of(self, risk: float) -> str:
         level = "info"
@@ -155,7 +164,10 @@ def load_rules(path: str | Path | None = None) -> RuleTable:
     cooldown = float(raw.get("cooldown_days", 14))
     if cooldown < 0:
         raise ConfigError(f"{where}: cooldown_days must be >= 0; received {cooldown}.")
-    return RuleTable(tuple(rules), {k: float(v) for k, v in sev.items()}, cooldown)
+    win_back = raw.get("win_back", True)
+    if not isinstance(win_back, bool):
+        raise ConfigError(f"{where}: win_back must be true or false; received {win_back!r}.")
+    return RuleTable(tuple(rules), {k: float(v) for k, v in sev.items()}, cooldown, win_back)
 
 
 @dataclass(frozen=True)
@@ -208,6 +220,31 @@ def _suppressed_by_history(history: pd.DataFrame | None, as_of: pd.Timestamp,
     return out
 
 
+WIN_BACK_CAUSE = "win_back"
+_WIN_BACK_ES = ("Lleva {days} días sin actividad, más que su horizonte de {horizon} días (el doble de su ritmo "
+                "habitual, mínimo 60): ya se ha ido; no más alertas de retención, pasa a una campaña de "
+                "recuperación.")
+_WIN_BACK_EN = ("No activity for {days} days, past their {horizon}-day horizon (twice their usual rhythm, at "
+                "least 60): already gone; no more retention alerts, hand over to a win-back campaign.")
+
+
+def _lapse_start(r: Any) -> pd.Timestamp | None:
+    last = r.get("last_activity")
+    return None if last is None or pd.isna(last) else pd.Timestamp(last)
+
+
+def _won_back_before(history: pd.DataFrame | None, as_of: pd.Timestamp) -> dict[str, pd.Timestamp]:
+    """customer -> time of their latest earlier win-back alert (any age: it is sent once per lapse)."""
+    if history is None or history.empty or "cause" not in history.columns:
+        return {}
+    h = history.loc[history["cause"].astype(str) == WIN_BACK_CAUSE]
+    if h.empty:
+        return {}
+    t = pd.to_datetime(h["alerted_at"], utc=True, errors="coerce")
+    h = h.assign(_t=t).loc[t <= as_of]
+    return {str(k): v for k, v in h.groupby(h["customer_id"].astype(str))["_t"].max().items()}
+
+
 def compute_alerts_detailed(messages: pd.DataFrame | None, events: pd.DataFrame | None,
                             customers: pd.DataFrame | None, *, as_of: Any = None, lang: str = "es",
                             model: RiskModel | None = None, rules: RuleTable | str | Path | None = None,
@@ -237,8 +274,12 @@ def compute_alerts_detailed(messages: pd.DataFrame | None, events: pd.DataFrame 
     risk_model = model or RiskModel()
     risk = risk_model.explain(x, facts)
     risk["severity"] = [table.severity_of(r) for r in risk["risk"]]
+    lapsed_col = facts["lapsed"] if "lapsed" in facts.columns else pd.Series(False, index=facts.index)
+    risk["lapsed"] = lapsed_col.reindex(risk.index).fillna(False).astype(bool)
 
     recent_alerts = _suppressed_by_history(history, as_of_ts, table.cooldown_days)
+    won_back = _won_back_before(history, as_of_ts)
+    facts_rows = facts.to_dict("index")
     rows, suppressed = [], []
     # Per-customer lookups built once (a weekly back-test calls this thousands of times).
     tiers = cust["value_tier"].astype(str).to_dict()
@@ -252,6 +293,26 @@ def compute_alerts_detailed(messages: pd.DataFrame | None, events: pd.DataFrame 
         tf = theme_facts.get(cid)
         themes = set(tf) if isinstance(tf, dict) else set()
         present = present_by[cid]
+        if r["lapsed"]:
+            f = facts_rows.get(cid, {})
+            last = _lapse_start(f)
+            sent_at = won_back.get(cid)
+            # Once per lapse: a win-back sent after the last activity covers this whole lapse.
+            if not table.win_back or (sent_at is not None and (last is None or sent_at > last)):
+                if r["severity"] != "info":
+                    suppressed.append({"customer_id": cid, "cause": WIN_BACK_CAUSE, "severity": str(r["severity"]),
+                                       "why": "lapsed: no retention alerts for a customer already gone"})
+                continue
+            days, horizon = int(f.get("days_inactive", 0)), int(f.get("lapse_horizon_days", 0))
+            j_es = _WIN_BACK_ES.format(days=days, horizon=horizon)
+            j_en = _WIN_BACK_EN.format(days=days, horizon=horizon)
+            rows.append({
+                "alert_id": _alert_id(cid, WIN_BACK_CAUSE, as_of_ts), "customer_id": cid, "alerted_at": as_of_ts,
+                "risk": float(r["risk"]), "severity": "info", "cause": WIN_BACK_CAUSE, "reasons": r["reasons"],
+                "action": "win_back", "rule": WIN_BACK_CAUSE, "justification": j_es if lang == "es" else j_en,
+                "justification_es": j_es, "justification_en": j_en, "value_tier": tier, "segment": segment,
+            })
+            continue
         for rule in table.rules:
             if rule.kind == "risk" and r["severity"] == "info":
                 continue

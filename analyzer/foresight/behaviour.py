@@ -6,7 +6,16 @@ One row per customer with the raw measurements (so a person can check them) and 
 - purchase-frequency drop: purchases in the recent window vs the customer's mean rate over the
   baseline window before it, plus BG/NBD ``p_alive`` and expected purchases when the batch has
   enough buyers to fit the model;
+- purchase gap: how unusual the current gap since the last purchase is for THIS customer's own
+  fitted rate (BG/NBD posterior of the rate before the gap), so a naturally rare buyer is not
+  flagged for being rare;
+- activity-frequency drop: logins, page views and clicks in the recent window vs the
+  customer's own rate before it, so a gradual decay shows before total inactivity;
 - inactivity: days since the last event of any kind (thresholds 30 / 60 days, configurable);
+- lapsed: inactive past the customer's own horizon (twice their typical gap between active
+  days, or between purchases when that is shorter, and at least 60 days; or 60 days with
+  P(alive) below 2 %): a customer already gone, whom retention alerts no longer help
+  (:mod:`analyzer.foresight.alerts` stops alerting them);
 - channel abandonment: a channel used regularly in the baseline window and not at all recently;
 - repeated errors: several ``error`` events in the recent error window;
 - tickets unanswered past the SLA (default 24 h);
@@ -19,6 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from analyzer.errors import ConfigError
 from analyzer.foresight.bgnbd import BGNBD, rfm_summary
@@ -44,6 +54,19 @@ class BehaviourConfig:
     min_channel_events: int = 3
     bgnbd_horizon_days: int = 90
     bgnbd_min_customers: int = 30
+    # Activity drop (logins, page views, clicks): judged, like purchases, only from about one
+    # event a month in the baseline; a drop counts when the Poisson probability of seeing this
+    # few events at the customer's own baseline rate is below ``activity_drop_p`` (5 %).
+    min_baseline_activity: int = 6
+    activity_drop_p: float = 0.05
+    # Lapsed = inactive for at least ``lapse_min_days`` AND (longer than ``lapse_gap_multiple``
+    # times the customer's own typical gap between active days -- purchases or any other own
+    # activity, the shorter -- OR P(alive) < ``lapse_p_alive``). Twice the typical gap: for a
+    # Poisson customer a silence that long happens with probability e^-2 = 14 % while alive;
+    # 60 days: two inactivity windows, so nobody lapses on a holiday month.
+    lapse_min_days: float = 60.0
+    lapse_gap_multiple: float = 2.0
+    lapse_p_alive: float = 0.02
 
     def __post_init__(self) -> None:
         if self.recent_days <= 0 or self.baseline_days <= 0:
@@ -53,12 +76,20 @@ class BehaviourConfig:
         if not 0 < lo <= hi:
             raise ConfigError(f"inactivity_days must be (warn, severe) with 0 < warn <= severe; received "
                               f"{self.inactivity_days}.")
+        if self.lapse_min_days <= 0 or self.lapse_gap_multiple <= 0 or not 0 <= self.lapse_p_alive < 1:
+            raise ConfigError(f"lapse_min_days and lapse_gap_multiple must be > 0 and lapse_p_alive in [0, 1); "
+                              f"received {self.lapse_min_days}, {self.lapse_gap_multiple}, {self.lapse_p_alive}.")
+        if not 0 < self.activity_drop_p < 1:
+            raise ConfigError(f"activity_drop_p must be in (0, 1); received {self.activity_drop_p}.")
 
 
 BEHAVIOUR_COLUMNS: tuple[str, ...] = (
     "customer_id", "last_activity", "days_inactive", "inactivity_level",
     "purchases_recent", "purchases_baseline", "baseline_rate_per_recent", "purchase_drop_pct",
     "p_alive", "expected_purchases", "p_no_purchase",
+    "days_since_purchase", "typical_gap_days", "p_gap",
+    "activity_recent", "activity_baseline_rate", "activity_drop_pct", "activity_drop_p",
+    "typical_activity_gap_days", "lapsed", "lapse_horizon_days",
     "abandoned_channels", "errors_recent", "tickets_unanswered", "oldest_unanswered_hours",
     "unanswered_ticket_ids", "campaigns_sent_recent", "campaign_responses_recent",
     "campaign_response_rate_before",
@@ -87,6 +118,11 @@ def _purchase_signals(ev: pd.DataFrame, as_of: pd.Timestamp, cfg: BehaviourConfi
     out["expected_purchases"] = np.nan
     out["p_no_purchase"] = np.nan
     summary = rfm_summary(purchases, as_of)
+    out["days_since_purchase"] = ((as_of - summary["last_purchase"]) / pd.Timedelta(days=1)).reindex(index)
+    # Without a fitted rate the typical gap is the customer's own mean gap (NaN with one purchase).
+    own_gap = (summary["recency"] / summary["frequency"].where(summary["frequency"] > 0)).reindex(index)
+    out["typical_gap_days"] = own_gap
+    out["p_gap"] = np.nan
     if len(summary) >= cfg.bgnbd_min_customers and (summary["frequency"] > 0).sum() >= 3:
         model = BGNBD(penalizer=1e-4).fit(summary["frequency"], summary["recency"], summary["T"])
         args = (summary["frequency"], summary["recency"], summary["T"])
@@ -94,6 +130,38 @@ def _purchase_signals(ev: pd.DataFrame, as_of: pd.Timestamp, cfg: BehaviourConfi
         out.loc[summary.index, "p_alive"] = model.p_alive(*args)
         out.loc[summary.index, "expected_purchases"] = model.expected_purchases(h, *args)
         out.loc[summary.index, "p_no_purchase"] = model.p_no_purchase(h, *args)
+        x, t_x = summary["frequency"].to_numpy(), summary["recency"].to_numpy()
+        gap = np.maximum(summary["T"].to_numpy() - t_x, 0.0)
+        out.loc[summary.index, "typical_gap_days"] = model.typical_gap(x, t_x)
+        out.loc[summary.index, "p_gap"] = model.p_gap_at_least(gap, x, t_x)
+    return out
+
+
+def _activity_signals(ev: pd.DataFrame, as_of: pd.Timestamp, cfg: BehaviourConfig,
+                      index: pd.Index) -> pd.DataFrame:
+    """Recent logins / page views / clicks vs the customer's own rate over the baseline window."""
+    act = ev.loc[ev["type"].isin(["login", "page_view", "click"])]
+    recent_start = as_of - pd.Timedelta(days=cfg.recent_days)
+    base_start = recent_start - pd.Timedelta(days=cfg.baseline_days)
+    recent = act.loc[act["timestamp"] > recent_start].groupby("customer_id").size().reindex(index).fillna(0)
+    base = act.loc[(act["timestamp"] > base_start) & (act["timestamp"] <= recent_start)]
+    base_n = base.groupby("customer_id").size().reindex(index).fillna(0)
+    # Exposure = the part of the baseline window the customer was already around, so a customer
+    # who joined two months ago is compared with their two months, not diluted over six.
+    first = act.groupby("customer_id")["timestamp"].min().reindex(index)
+    exposure = ((recent_start - first.clip(lower=base_start)) / pd.Timedelta(days=1)).clip(lower=0.0)
+    expected = (base_n * cfg.recent_days / exposure.where(exposure >= cfg.recent_days)).astype(float)
+    enough = base_n >= cfg.min_baseline_activity
+    expected = expected.where(enough)
+    p_low = pd.Series(stats.poisson.cdf(recent.to_numpy(), expected.fillna(0).to_numpy()), index=index)
+    out = pd.DataFrame(index=index)
+    out["activity_recent"] = recent.astype(int)
+    out["activity_baseline_rate"] = expected
+    out["activity_drop_p"] = p_low.where(expected.notna())
+    drop = (1.0 - recent / expected).clip(lower=0.0)
+    # Only a drop unlikely under the customer's own rate counts; ordinary month-to-month noise is 0.
+    out["activity_drop_pct"] = drop.where(out["activity_drop_p"] < cfg.activity_drop_p, 0.0).where(
+        expected.notna())
     return out
 
 
@@ -206,6 +274,22 @@ def compute_behaviour_signals(events: pd.DataFrame, as_of: pd.Timestamp | None =
     level = np.where(out["days_inactive"] >= severe, 2, np.where(out["days_inactive"] >= warn, 1, 0))
     out["inactivity_level"] = np.where(out["days_inactive"].isna(), 0, level).astype(int)
     out = out.join(_purchase_signals(ev, as_of_ts, cfg, index))
+    out = out.join(_activity_signals(ev, as_of_ts, cfg, index))
+    # Inactivity counts any own activity, so its horizon uses the customer's typical gap between
+    # active days of any kind (logins, clicks, purchases, ...) over the windows; a customer who
+    # only buys falls back on the purchase gap, which is the same thing for them.
+    window = active.loc[active["timestamp"] > as_of_ts - pd.Timedelta(days=cfg.baseline_days + cfg.recent_days)]
+    days = window.assign(day=window["timestamp"].dt.floor("D")).drop_duplicates(["customer_id", "day"])
+    g = days.groupby("customer_id")["day"]
+    span = ((g.max() - g.min()) / pd.Timedelta(days=1)).reindex(index)
+    n_days = g.size().reindex(index).fillna(0)
+    out["typical_activity_gap_days"] = span / (n_days - 1).where(n_days >= 2)
+    gap = out[["typical_gap_days", "typical_activity_gap_days"]].min(axis=1).fillna(0.0)
+    out["lapse_horizon_days"] = np.maximum(cfg.lapse_min_days, cfg.lapse_gap_multiple * gap)
+    inactive = out["days_inactive"].fillna(0.0)
+    dead = out["p_alive"].fillna(1.0) < cfg.lapse_p_alive
+    out["lapsed"] = ((inactive >= out["lapse_horizon_days"])
+                     | ((inactive >= cfg.lapse_min_days) & dead)).astype(bool)
     out["abandoned_channels"] = _abandoned_channels(ev, as_of_ts, cfg, index)
     recent_errors = ev.loc[(ev["type"] == "error")
                            & (ev["timestamp"] > as_of_ts - pd.Timedelta(days=cfg.error_window_days))]

@@ -172,3 +172,25 @@ class BGNBD:
         alive = self.p_alive(xs, txs, Ts)
         zero_if_alive = np.exp((p.r + xs) * (np.log(p.alpha + Ts) - np.log(p.alpha + Ts + t)))
         return np.asarray((1 - alive) + alive * zero_if_alive)
+
+    def typical_gap(self, x: ArrayLike, t_x: ArrayLike) -> np.ndarray:
+        """Typical days between purchases while alive: ``1 / E[lambda]`` from the history up to the last purchase.
+
+        The rate's posterior given ``x`` purchases over ``t_x`` days (and alive throughout) is
+        Gamma(r + x, alpha + t_x); customers with no repeat purchase get the population prior.
+        """
+        p = self._params()
+        xs, txs = np.asarray(x, dtype=float), np.asarray(t_x, dtype=float)
+        return np.asarray((p.alpha + txs) / (p.r + xs))
+
+    def p_gap_at_least(self, gap: ArrayLike, x: ArrayLike, t_x: ArrayLike) -> np.ndarray:
+        """P(an alive customer buying at their own rate goes ``gap`` days or more without buying).
+
+        The rate is the posterior from the history BEFORE the gap, Gamma(r + x, alpha + t_x),
+        so the probability measures how unusual the current gap is for this customer (a rare
+        buyer's long gap is ordinary): ``((alpha + t_x) / (alpha + t_x + gap)) ** (r + x)``.
+        For a steady customer at a random moment this is uniform on [0, 1], i.e. a p-value.
+        """
+        p = self._params()
+        xs, txs, gs = (np.asarray(v, dtype=float) for v in (x, t_x, gap))
+        return np.asarray(np.exp((p.r + xs) * (np.log(p.alpha + txs) - np.log(p.alpha + txs + gs))))

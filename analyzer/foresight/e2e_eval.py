@@ -19,7 +19,8 @@ Definitions (``H`` = ``horizon_days``, default 90):
   and **false** otherwise (stays, or churns more than ``H`` days later);
 - ``alert_precision`` = timely / all risk alerts (late ones count as misses: they are wasted calls);
 - ``precision_at_k`` = mean over the weekly runs of the share of the ``k`` riskiest customers
-  who churn within ``H`` days;
+  who churn within ``H`` days (customers marked lapsed are not ranked: the product shows them
+  as lapsed and hands them to win-back once, it does not list them as at risk);
 - ``recall`` = share of the customers who churn inside the evaluation year (from its 4th week,
   so that each had at least 4 weekly chances) with at least one timely alert; by kind too;
 - ``median_lead_days`` = median over detected churners of the days from the first timely
@@ -43,7 +44,7 @@ import numpy as np
 import pandas as pd
 
 from analyzer.errors import ConfigError
-from analyzer.foresight.alerts import SEVERITIES, RuleTable, compute_alerts_detailed, load_rules
+from analyzer.foresight.alerts import SEVERITIES, WIN_BACK_CAUSE, RuleTable, compute_alerts_detailed, load_rules
 from analyzer.foresight.fusion import RiskModel
 from analyzer.foresight.simulate import SimulationConfig, simulate_population
 
@@ -129,15 +130,18 @@ def run_variant(messages: pd.DataFrame | None, events: pd.DataFrame | None, cust
         top = [",".join(d["code"] for d in rs[:3] if d["contribution"] > 0) for rs in r["reasons"]]
         risks.append(pd.DataFrame({"as_of": as_of, "customer_id": r.index.astype(str), "risk": r["risk"].to_numpy(),
                                    "level": r["severity"].map(SEVERITIES.index).to_numpy(), "cause": causes,
-                                   "top_reasons": top}))
+                                   "top_reasons": top, "lapsed": r["lapsed"].to_numpy(dtype=bool)}))
         a = res.alerts.loc[~res.alerts["cause"].astype(str).str.startswith("opportunity:")]
         a = a[["customer_id", "cause", "severity", "risk", "rule"]].assign(as_of=as_of)
         a.attrs = {}  # compute_alerts hangs its rejected rows here; concat cannot compare frames
-        alerts.append(a)
+        # Win-back hand-overs are info, not retention alerts: fed back as history, never scored.
+        alerts.append(a.loc[a["cause"] != WIN_BACK_CAUSE])
         recent = pd.concat([history, a.rename(columns={"as_of": "alerted_at"})[list(history.columns)]],
                            ignore_index=True)
-        history = recent.loc[pd.to_datetime(recent["alerted_at"], utc=True)
-                             > as_of - pd.Timedelta(days=table.cooldown_days)]
+        # Win-back alerts are sent once per lapse, so they stay in the history beyond the cooldown.
+        history = recent.loc[(pd.to_datetime(recent["alerted_at"], utc=True)
+                              > as_of - pd.Timedelta(days=table.cooldown_days))
+                             | (recent["cause"] == WIN_BACK_CAUSE)]
     risk = pd.concat(risks, ignore_index=True)
     alert = pd.concat(alerts, ignore_index=True) if alerts else pd.DataFrame(
         columns=["customer_id", "cause", "severity", "risk", "rule", "as_of"])
@@ -151,7 +155,9 @@ def replay_alerts(risk: pd.DataFrame, threshold: float, cooldown_days: float = 1
     cooldown is silent unless its severity level rose. At the rule table's own "low" threshold
     this reproduces the alerts of :func:`run_variant` exactly (a test checks it).
     """
-    hits = risk.loc[risk["risk"] >= threshold].sort_values("as_of", kind="stable")
+    # Lapsed customers get no retention alert at any bar (see compute_alerts_detailed).
+    live = ~risk["lapsed"].astype(bool) if "lapsed" in risk.columns else pd.Series(True, index=risk.index)
+    hits = risk.loc[(risk["risk"] >= threshold) & live].sort_values("as_of", kind="stable")
     cool = pd.Timedelta(days=cooldown_days)
     sent: dict[tuple[str, str], list[tuple[pd.Timestamp, int]]] = {}
     keep = np.zeros(len(hits), dtype=bool)
@@ -216,6 +222,8 @@ def score_alerts(alerts: pd.DataFrame, truth: pd.DataFrame, cfg: SimulationConfi
 def precision_at_k(risk: pd.DataFrame, truth: pd.DataFrame, k: int, horizon_days: int = 90) -> float:
     """Mean over the weekly runs of the share of the ``k`` riskiest customers who churn within ``H`` days."""
     churn = truth.set_index("customer_id")["churn_date"]
+    if "lapsed" in risk.columns:  # the product shows lapsed customers as lapsed, not at risk
+        risk = risk.loc[~risk["lapsed"].astype(bool)]
     # Ties (customers with no signal at all share the base risk) are broken by id, not by luck.
     top = (risk.sort_values(["as_of", "risk", "customer_id"], ascending=[True, False, True], kind="stable")
            .groupby("as_of", sort=True).head(k))

@@ -1,6 +1,8 @@
 """Evaluations of the foresight stage on public labelled data.
 
-``python -m analyzer.foresight.evaluate [behaviour|shift|telco ...]`` prints the tables.
+``python -m analyzer.foresight.evaluate [behaviour|shift|telco|shift-model ...]`` prints the tables
+(the first three by default; ``shift-model`` scores turns with the trained sentiment model,
+:func:`text_core_score_fn`, instead of VADER).
 
 - :func:`evaluate_behaviour` -- online_retail: fit on transactions up to 2011-06-30, predict who
   buys nothing in the following 90 days; BG/NBD vs recency-only and RFM baselines (ROC-AUC).
@@ -32,7 +34,7 @@ from analyzer.foresight.fusion import RiskModel, build_facts, signal_features
 from analyzer.foresight.shift import ScoreFn, turn_drop_scores, vader_score_fn
 from analyzer.settings import get_settings
 
-__all__ = ["evaluate_behaviour", "evaluate_shift", "evaluate_telco", "main"]
+__all__ = ["evaluate_behaviour", "evaluate_shift", "evaluate_telco", "main", "text_core_score_fn"]
 
 
 def _dataset(*parts: str) -> Path:
@@ -161,6 +163,26 @@ def _load_turns(score_fn: ScoreFn) -> pd.DataFrame:
     return turns
 
 
+def text_core_score_fn() -> ScoreFn:
+    """The real sentiment model as a :data:`ScoreFn`: ``load_analyzer().analyze_frame(...)["sentiment_score"]``.
+
+    Each distinct text is analysed once (dialogue turns repeat: "thank you", "yes please").
+    Loads the trained text core (``models/``) on first call of this function, not at import.
+    """
+    from analyzer.pipeline import load_analyzer
+
+    analyzer = load_analyzer()
+
+    def score(texts: Sequence[str]) -> np.ndarray:
+        uniq = pd.unique(pd.Series(list(texts), dtype=str))
+        out = analyzer.analyze_frame(pd.DataFrame({"text": uniq}))
+        by_text = dict(zip(uniq, pd.to_numeric(out["sentiment_score"]).astype(float), strict=True))
+        return np.array([by_text[str(t)] for t in texts], dtype=float)
+
+    score.__name__ = "text core sentiment model"
+    return score
+
+
 def evaluate_shift(score_fn: ScoreFn | None = None) -> pd.DataFrame:
     """Precision / recall / F1 of flagging dissatisfied user turns (satisfaction 1-2).
 
@@ -247,10 +269,12 @@ def evaluate_telco(test_size: float = 0.25, random_state: int = 0) -> pd.DataFra
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Print the requested evaluation tables (all three by default)."""
+    """Print the requested evaluation tables (behaviour, shift, telco by default; also shift-model)."""
     which = list(argv if argv is not None else sys.argv[1:]) or ["behaviour", "shift", "telco"]
+    # "shift-model": the tone-shift evaluation scored by the trained sentiment model instead of VADER.
     funcs: dict[str, Callable[[], pd.DataFrame]] = {
-        "behaviour": evaluate_behaviour, "shift": evaluate_shift, "telco": evaluate_telco}
+        "behaviour": evaluate_behaviour, "shift": evaluate_shift, "telco": evaluate_telco,
+        "shift-model": lambda: evaluate_shift(text_core_score_fn())}
     with pd.option_context("display.width", 200, "display.max_columns", 20, "display.max_colwidth", 80,
                            "display.float_format", "{:.3f}".format):
         for name in which:

@@ -47,13 +47,18 @@ DEFAULT_WEIGHTS: dict[str, float] = {
     "negative_tone": 1.2,         # share of negative messages among the last k
     "complaints": 0.8,            # complaint themes in the recent window
     "purchase_drop": 1.3,         # purchase frequency vs own 6-month mean
-    "no_purchase_expected": 1.2,  # BG/NBD: likely no purchase in the next 90 days
+    "no_purchase_expected": 1.2,  # gap since the last purchase unusual for their OWN rate
+    "activity_drop": 1.0,         # logins / page views / clicks fell vs own baseline
     "inactivity": 1.2,            # 30 / 60 days without activity
     "channel_abandonment": 0.5,   # stopped using a channel they used regularly
     "repeated_errors": 0.8,       # several errors in two weeks
     "unanswered_tickets": 1.2,    # tickets waiting past the SLA
     "campaign_nonresponse": 0.4,  # ignores campaigns they used to open
     "positive_tone": -1.2,        # protective: recent messages are positive
+    # A level, not a change: likely no purchase in 90 days (BG/NBD) -- true of every naturally
+    # rare buyer, so the label-free prior gives it no weight; RiskModel.fit may learn one where
+    # labels say rare buyers do churn (e.g. a "no purchase in 90 days" target).
+    "low_purchase_rate": 0.0,
 }
 DEFAULT_BIAS = -2.2  # logit of a 10 % base rate when no signal fires
 SIGNAL_CODES: tuple[str, ...] = tuple(DEFAULT_WEIGHTS)
@@ -96,9 +101,14 @@ def signal_features(facts: pd.DataFrame, behaviour_config: BehaviourConfig | Non
     x["negative_tone"] = (_col(facts, "n_negative_last") / n_last.where(n_last > 0)).fillna(0.0)
     x["complaints"] = np.clip(_list_len_counts(facts) / 3.0, 0, 1)
     x["purchase_drop"] = np.clip(_col(facts, "purchase_drop_pct"), 0, 1)
-    # BG/NBD P(no purchase in the horizon): 0 up to 30 %, 1 from 80 %. P(alive) alone is not used
-    # as a risk signal: it is 1 for every one-time buyer, the group that churns most.
-    x["no_purchase_expected"] = np.clip((_col(facts, "p_no_purchase") - 0.3) / 0.5, 0, 1)
+    # How unusual the current purchase gap is for the customer's own rate: p_gap is a p-value
+    # (uniform for a steady buyer), so 0 while 10 % or more of their gaps would be this long,
+    # 1 when only 1 % would, log-linear between. A level such as P(no purchase in 90 days) is not
+    # used: it is high for every naturally rare buyer. Missing (no fitted model) = no signal.
+    p_gap = np.clip(_col(facts, "p_gap", 1.0), 1e-12, 1.0)
+    x["no_purchase_expected"] = np.clip(np.log10(0.1 / p_gap), 0, 1)
+    # Relative drop in own activity, already gated (0) when it is within the customer's noise.
+    x["activity_drop"] = np.clip(_col(facts, "activity_drop_pct"), 0, 1)
     x["inactivity"] = _col(facts, "inactivity_level") / 2.0
     x["channel_abandonment"] = np.clip(_list_len(facts, "abandoned_channels"), 0, 1)
     errors = _col(facts, "errors_recent")
@@ -113,6 +123,8 @@ def signal_features(facts: pd.DataFrame, behaviour_config: BehaviourConfig | Non
     # Ignoring campaigns matters more from someone who used to open them.
     x["campaign_nonresponse"] = np.where((sent >= cfg.min_campaigns) & (resp == 0),
                                          np.where(before > 0, 1.0, 0.5), 0.0)
+    # 0 up to a 30 % chance of no purchase in the horizon, 1 from 80 % (the former level signal).
+    x["low_purchase_rate"] = np.clip((_col(facts, "p_no_purchase") - 0.3) / 0.5, 0, 1)
     x["positive_tone"] = (_col(facts, "n_positive_last") / n_last.where(n_last > 0)).fillna(0.0)
     return x[list(SIGNAL_CODES)].astype(float)
 
@@ -203,14 +215,36 @@ def _reason_purchase_drop(r: Mapping[str, Any]) -> tuple[str, str, dict[str, Any
 
 
 def _reason_no_purchase(r: Mapping[str, Any]) -> tuple[str, str, dict[str, Any]]:
-    p0, alive = float(_get(r, "p_no_purchase", 0.0)), float(_get(r, "p_alive", 1.0))
-    exp = float(_get(r, "expected_purchases", 0.0))
+    days, gap = float(_get(r, "days_since_purchase", 0.0)), float(_get(r, "typical_gap_days", 0.0))
+    p_gap, alive = float(_get(r, "p_gap", 1.0)), float(_get(r, "p_alive", 1.0))
+    p0 = float(_get(r, "p_no_purchase", 0.0))
+    pct = max(_pct(p_gap), 1) if p_gap > 0 else 0
+    return (f"lleva {days:.0f} días sin comprar cuando suele comprar cada {gap:.0f} días: solo un {pct} % "
+            f"de sus pausas serían tan largas (modelo BG/NBD)",
+            f"{days:.0f} days without a purchase while they usually buy every {gap:.0f} days: only {pct} % "
+            f"of their gaps would be this long (BG/NBD model)",
+            {"days_since_purchase": round(days, 1), "typical_gap_days": round(gap, 1), "p_gap": round(p_gap, 4),
+             "p_alive": round(alive, 3), "p_no_purchase_90d": round(p0, 3)})
+
+
+def _reason_low_purchase_rate(r: Mapping[str, Any]) -> tuple[str, str, dict[str, Any]]:
+    p0, exp = float(_get(r, "p_no_purchase", 0.0)), float(_get(r, "expected_purchases", 0.0))
     return (f"por su ritmo de compra habitual, hay un {_pct(p0)} % de probabilidad de que no compre en los "
             f"próximos 90 días (modelo BG/NBD; {exp:.1f} compras esperadas)",
             f"given their usual buying rhythm, a {_pct(p0)} % chance of no purchase in the next 90 days "
             f"(BG/NBD model; {exp:.1f} purchases expected)",
-            {"p_no_purchase_90d": round(p0, 3), "p_alive": round(alive, 3),
-             "expected_purchases_90d": round(exp, 2)})
+            {"p_no_purchase_90d": round(p0, 3), "expected_purchases_90d": round(exp, 2)})
+
+
+def _reason_activity_drop(r: Mapping[str, Any]) -> tuple[str, str, dict[str, Any]]:
+    drop, recent = float(_get(r, "activity_drop_pct", 0.0)), int(_get(r, "activity_recent", 0))
+    base, p = float(_get(r, "activity_baseline_rate", 0.0)), float(_get(r, "activity_drop_p", 1.0))
+    return (f"su actividad (accesos, visitas, clics) cayó un {_pct(drop)} %: {recent} este mes frente a "
+            f"{base:.1f} de media",
+            f"their activity (logins, page views, clicks) fell {_pct(drop)} %: {recent} this month vs "
+            f"{base:.1f} on average",
+            {"drop_pct": _pct(drop), "activity_recent": recent, "baseline_per_period": round(base, 2),
+             "p_this_low": round(p, 4)})
 
 
 def _reason_inactivity(r: Mapping[str, Any]) -> tuple[str, str, dict[str, Any]]:
@@ -264,12 +298,14 @@ _REASONS: dict[str, Callable[[Mapping[str, Any]], tuple[str, str, dict[str, Any]
     "complaints": _reason_complaints,
     "purchase_drop": _reason_purchase_drop,
     "no_purchase_expected": _reason_no_purchase,
+    "activity_drop": _reason_activity_drop,
     "inactivity": _reason_inactivity,
     "channel_abandonment": _reason_channel,
     "repeated_errors": _reason_errors,
     "unanswered_tickets": _reason_tickets,
     "campaign_nonresponse": _reason_campaign,
     "positive_tone": _reason_positive,
+    "low_purchase_rate": _reason_low_purchase_rate,
 }
 
 
