@@ -87,7 +87,7 @@ def evaluate_themes(analyzer: TextAnalyzer, log: Callable[[str], None] = print) 
             _row("themes", "en_airline_tweets public_eval (negativereason mapped)", "accuracy",
                  accuracy_score(gold, primary), len(df))]
     # Multi-label view: is the gold theme among the themes the product reports?
-    found = analyzer.themes.predict(emb, analyzer.settings.theme_threshold_scale)
+    found = analyzer.themes.decide(proba, analyzer.settings.theme_threshold_scale)
     recall = float(np.mean([g in f for g, f in zip(gold, found, strict=True)]))
     rows.append(_row("themes", "en_airline_tweets public_eval (negativereason mapped)",
                      "recall of gold theme in reported themes", recall, len(df)))

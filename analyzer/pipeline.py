@@ -169,7 +169,7 @@ class TextAnalyzer:
         norms = np.linalg.norm(pooled, axis=1, keepdims=True).clip(min=1e-9)
         emb = pooled / norms
         p = self.themes.predict_proba(emb)
-        found = self.themes.predict(emb, self.settings.theme_threshold_scale)
+        found = self.themes.decide(p, self.settings.theme_threshold_scale)
         self._complaint_fallback(found, p, probs)
         total_weight = np.bincount(owner, weights=weight, minlength=len(texts))
         matches: list[list[ThemeMatch]] = [[] for _ in texts]

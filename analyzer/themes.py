@@ -251,7 +251,10 @@ class ThemeClassifier:
 
     def predict(self, X: np.ndarray, threshold_scale: float = 1.0) -> list[list[str]]:
         """Theme ids per row: above threshold (multi-label) or the argmax (single-label)."""
-        p = self.predict_proba(X)
+        return self.decide(self.predict_proba(X), threshold_scale)
+
+    def decide(self, p: np.ndarray, threshold_scale: float = 1.0) -> list[list[str]]:
+        """Theme ids per row from probabilities already computed by :meth:`predict_proba`."""
         ids = self.taxonomy.ids
         if not self.multi_label:
             return [[ids[int(i)]] for i in p.argmax(1)]

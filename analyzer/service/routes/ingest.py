@@ -16,7 +16,7 @@ from fastapi import APIRouter, Request, Response
 from starlette.status import HTTP_201_CREATED
 
 from analyzer.service.alerting import evaluate_customers
-from analyzer.service.auth import IngestKey
+from analyzer.service.auth import ApiKey, IngestKey
 from analyzer.service.db import utcnow
 from analyzer.service.routes._common import metrics, notifier, settings, store
 from analyzer.service.routes.analyze import check_texts, run_analyzer
@@ -57,6 +57,19 @@ def _after_ingest(request: Request, customer_ids: list[str]) -> list[str]:
     return ev.new_alert_ids
 
 
+def _finish(request: Request, response: Response, key: ApiKey, kind: str, items: list[tuple[str, str]],
+            created: set[str]) -> IngestResult:
+    """Shared tail of both ingest routes: count, audit, re-evaluate the customers, answer 201 or 200."""
+    dups = sorted(item_id for item_id, _ in items if item_id not in created)
+    metrics(request).ingested.labels(kind).inc(len(created))
+    metrics(request).duplicates.labels(kind).inc(len(dups))
+    store(request).audit(key.name, "ingest", f"{kind}s", None, {"created": len(created), "duplicates": len(dups)})
+    new_alerts = _after_ingest(request, [customer_id for _, customer_id in items])
+    if not created:
+        response.status_code = 200  # a pure retry: nothing new was written
+    return IngestResult(created=sorted(created), duplicates=dups, new_alerts=new_alerts)
+
+
 @router.post("/v1/messages", response_model=IngestResult, responses=_RESPONSES, status_code=HTTP_201_CREATED,
              summary="Ingest customer messages (analysed and redacted before storage)")
 def ingest_messages(body: MessagesIngest, request: Request, key: IngestKey, response: Response) -> IngestResult:
@@ -85,14 +98,7 @@ def ingest_messages(body: MessagesIngest, request: Request, key: IngestKey, resp
                 "p_positive": float(r["p_positive"]), "sentences": _json(r["sentences"]),
                 "themes": list(r["themes"]), "theme_evidence": _json(r["theme_evidence"]), "ingested_at": now})
         created = st.insert_messages(rows)
-    dups = sorted(m.message_id for m in items if m.message_id not in created)
-    metrics(request).ingested.labels("message").inc(len(created))
-    metrics(request).duplicates.labels("message").inc(len(dups))
-    st.audit(key.name, "ingest", "messages", None, {"created": len(created), "duplicates": len(dups)})
-    new_alerts = _after_ingest(request, [m.customer_id for m in items])
-    if not created:
-        response.status_code = 200
-    return IngestResult(created=sorted(created), duplicates=dups, new_alerts=new_alerts)
+    return _finish(request, response, key, "message", [(m.message_id, m.customer_id) for m in items], created)
 
 
 @router.post("/v1/events", response_model=IngestResult, responses=_RESPONSES, status_code=HTTP_201_CREATED,
@@ -109,11 +115,4 @@ def ingest_events(body: EventsIngest, request: Request, key: IngestKey, response
     rows = [{"event_id": e.event_id, "customer_id": e.customer_id, "timestamp": e.timestamp, "type": e.type,
              "value": e.value, "channel": e.channel, "ingested_at": now} for e in items]
     created = st.insert_events(rows)
-    dups = sorted(e.event_id for e in items if e.event_id not in created)
-    metrics(request).ingested.labels("event").inc(len(created))
-    metrics(request).duplicates.labels("event").inc(len(dups))
-    st.audit(key.name, "ingest", "events", None, {"created": len(created), "duplicates": len(dups)})
-    new_alerts = _after_ingest(request, [e.customer_id for e in items])
-    if not created:
-        response.status_code = 200
-    return IngestResult(created=sorted(created), duplicates=dups, new_alerts=new_alerts)
+    return _finish(request, response, key, "event", [(e.event_id, e.customer_id) for e in items], created)
