@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -20,7 +20,7 @@ from rich.table import Table
 from analyzer.errors import AnalyzerError
 
 if TYPE_CHECKING:
-    from analyzer.batch import ProcessFn
+    from analyzer.batch import BatchSummary, ProcessFn
 
 __all__ = ["app"]
 
@@ -62,6 +62,11 @@ class PipelineOption(StrEnum):
     light = "light"
 
 
+class EngineOption(StrEnum):
+    local = "local"
+    ray = "ray"
+
+
 def _load_process(pipeline: PipelineOption) -> ProcessFn:
     from analyzer.batch import light_process
     from analyzer.settings import get_settings
@@ -77,6 +82,14 @@ def _load_process(pipeline: PipelineOption) -> ProcessFn:
               "use --pipeline light for a model-free dry run.")
     analyzer = load_analyzer(get_settings())
     return analyzer.analyze_frame
+
+
+def _run_ray(input_path: Path, output: Path, *, pipeline: PipelineOption, **kwargs: Any) -> BatchSummary:
+    # The models load inside each Ray worker, not here.
+    from analyzer.ray_engine import load_light_process, load_text_process, run_batch_ray
+
+    factory = load_light_process if pipeline is PipelineOption.light else load_text_process
+    return run_batch_ray(input_path, output, make_process=factory, **kwargs)
 
 
 @app.command()
@@ -113,6 +126,16 @@ def analyze(
     pipeline: Annotated[PipelineOption, typer.Option(
         "--pipeline", envvar="DARKFEEDBACK_PIPELINE", hidden=True,
         help="'light' replaces the models by a length+hash stand-in (testing).")] = PipelineOption.full,
+    engine: Annotated[EngineOption, typer.Option(
+        "--engine", help="'local': this process; 'ray': a Ray cluster (pip install 'dark-feedback[ray]'); "
+        "INPUT may then be a directory of shards and OUTPUT is a directory of Parquet shards.")] = EngineOption.local,
+    address: Annotated[str | None, typer.Option(
+        "--address", envvar="RAY_ADDRESS",
+        help="Ray cluster to join (e.g. ray://head:10001 or head:6379); default: start a local Ray.")] = None,
+    workers: Annotated[int, typer.Option(
+        "--workers", min=1, help="Ray engine: model workers (actors), each loads the models once.")] = 1,
+    cpus_per_worker: Annotated[float, typer.Option(
+        "--cpus-per-worker", min=0.1, help="Ray engine: CPUs (and torch threads) per worker.")] = 1.0,
 ) -> None:
     """Analyze every message of INPUT into OUTPUT (same rows, same order), streaming and resumable.
 
@@ -132,14 +155,21 @@ def analyze(
     if delimiter is not None and len(delimiter.replace("\\t", "\t")) != 1:
         _fail(f"--delimiter must be one character (use '\\t' for tab), got {delimiter!r}.")
     try:
-        process = _load_process(pipeline)
-        summary = run_batch(
-            input_path, output, process=process,
-            fmt=fmt.value if fmt else None, out_fmt=out_fmt.value if out_fmt else None,
-            mapping=mapping, rejected_path=rejected, chunk_rows=chunk_rows,
-            resume=not no_resume, progress=not no_progress, encoding=encoding,
-            delimiter=delimiter.replace("\\t", "\t") if delimiter else None,
-        )
+        if engine is EngineOption.ray:
+            summary = _run_ray(input_path, output, pipeline=pipeline, mapping=mapping,
+                               fmt=fmt.value if fmt else None, rejected_path=rejected, chunk_rows=chunk_rows,
+                               encoding=encoding, address=address, num_workers=workers,
+                               cpus_per_worker=cpus_per_worker,
+                               delimiter=delimiter.replace("\\t", "\t") if delimiter else None)
+        else:
+            process = _load_process(pipeline)
+            summary = run_batch(
+                input_path, output, process=process,
+                fmt=fmt.value if fmt else None, out_fmt=out_fmt.value if out_fmt else None,
+                mapping=mapping, rejected_path=rejected, chunk_rows=chunk_rows,
+                resume=not no_resume, progress=not no_progress, encoding=encoding,
+                delimiter=delimiter.replace("\\t", "\t") if delimiter else None,
+            )
     except AnalyzerError as exc:
         _fail(str(exc))
     except KeyboardInterrupt:
