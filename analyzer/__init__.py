@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from analyzer.batch import BatchSummary, ColumnMapping, run_batch
+    from analyzer.foresight import compute_alerts, run_alerts
     from analyzer.pipeline import MessageAnalysis, SentenceSentiment, TextAnalyzer, load_analyzer
     from analyzer.registry import load_encoder
     from analyzer.sentiment import SentimentResult
@@ -58,10 +59,12 @@ __all__ = [
     "__version__",
     "analyze",
     "analyze_frame",
+    "compute_alerts",
     "get_settings",
     "load_analyzer",
     "load_encoder",
     "load_taxonomy",
+    "run_alerts",
     "run_batch",
 ]
 
@@ -79,6 +82,8 @@ _LAZY = {
     "Theme": "analyzer.themes",
     "ThemeMatch": "analyzer.themes",
     "load_taxonomy": "analyzer.themes",
+    "compute_alerts": "analyzer.foresight",
+    "run_alerts": "analyzer.foresight",
 }
 
 

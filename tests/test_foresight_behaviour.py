@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -25,16 +26,38 @@ def _days_before(n: float) -> str:
 
 
 def test_purchase_frequency_drop_vs_own_baseline() -> None:
-    # 12 purchase days in the 180-day baseline (2 per 30 days), 1 in the last 30 days: -50 %.
+    # "a": 12 purchase days in the 180-day baseline (2 per 30 days), 1 in the last 30 days: -50 %,
+    # but one purchase where two are usual happens 40 % of the time: noise, not a drop.
+    # "c": 24 in the baseline (4 per 30 days), none recently: P = e^-4 < 2 %, a real drop.
     rows = [("a", _days_before(40 + 15 * i), "purchase", 10.0, "web") for i in range(12)]
     rows.append(("a", _days_before(5), "purchase", 10.0, "web"))
+    rows += [("c", _days_before(35 + 7.5 * i), "purchase", 10.0, "web") for i in range(24)]
     rows += [("b", _days_before(100), "purchase", 10.0, "web")]  # too little history to judge
     s = _signals(rows)
     assert s.loc["a", "purchases_baseline"] == 12 and s.loc["a", "purchases_recent"] == 1
     assert s.loc["a", "baseline_rate_per_recent"] == pytest.approx(2.0)
-    assert s.loc["a", "purchase_drop_pct"] == pytest.approx(0.5)
+    assert s.loc["a", "purchase_drop_p"] > 0.3 and s.loc["a", "purchase_drop_pct"] == 0.0
+    assert s.loc["c", "purchase_drop_p"] == pytest.approx(np.exp(-4.0), rel=1e-3)
+    assert s.loc["c", "purchase_drop_pct"] == pytest.approx(1.0)
     assert pd.isna(s.loc["b", "purchase_drop_pct"])
-    assert pd.isna(s.loc["a", "p_alive"])  # 2 buyers: too few to fit BG/NBD, so no guess
+    assert pd.isna(s.loc["a", "p_alive"])  # 3 buyers: too few to fit BG/NBD, so no guess
+
+
+def test_drop_judged_with_the_batchs_week_to_week_noise() -> None:
+    # Bursty customers (all of a month's logins in one week): the same quiet month that is
+    # "unlikely" for a steady Poisson customer is ordinary once the burstiness is measured.
+    rng = np.random.default_rng(1)
+    rows = []
+    for c in range(20):
+        for w in range(26):
+            n = int(rng.choice([0, 0, 0, 12]))  # about 3 a week on average, in bursts
+            rows += [(f"b{c}", _days_before(31 + 7 * w + 0.1 * i), "login", None, "app") for i in range(n)]
+    rows += [("q", _days_before(31 + 2.3 * i), "login", None, "app") for i in range(78)]
+    rows += [("q", _days_before(3), "login", None, "app")] * 5
+    bursty = _signals(rows).loc["q"]
+    steady = _signals(rows[-83:]).loc["q"]
+    assert steady["activity_drop_p"] < 0.01 and steady["activity_drop_pct"] > 0.5
+    assert bursty["activity_drop_p"] > 0.05 and bursty["activity_drop_pct"] == 0.0
 
 
 def test_inactivity_levels_and_what_counts_as_activity() -> None:

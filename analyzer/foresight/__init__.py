@@ -3,7 +3,8 @@
 Consumes the text core's output columns (it does not import the text core)::
 
     from analyzer.foresight import compute_alerts
-    alerts = compute_alerts(messages, events, customers, lang="es")
+    alerts = compute_alerts(messages, events, customers, lang="es")          # DataFrames in
+    run = run_alerts("analysed.csv", "events.csv", None, "alerts.jsonl")    # files in and out
 
 Submodules load nothing heavy at import time; VADER (evaluation stand-in) loads on first use.
 """
@@ -20,6 +21,7 @@ from analyzer.foresight.alerts import (
 )
 from analyzer.foresight.behaviour import BehaviourConfig, compute_behaviour_signals
 from analyzer.foresight.bgnbd import BGNBD, rfm_summary
+from analyzer.foresight.files import AlertRun, read_input_table, run_alerts
 from analyzer.foresight.fusion import RiskModel, build_facts, signal_features
 from analyzer.foresight.schemas import validate_customers, validate_events, validate_messages
 from analyzer.foresight.shift import (
@@ -34,6 +36,7 @@ __all__ = [
     "ALERT_COLUMNS",
     "BGNBD",
     "AlertResult",
+    "AlertRun",
     "BehaviourConfig",
     "RiskModel",
     "RuleTable",
@@ -45,7 +48,9 @@ __all__ = [
     "compute_message_signals",
     "detect_shift",
     "load_rules",
+    "read_input_table",
     "rfm_summary",
+    "run_alerts",
     "signal_features",
     "turn_drop_scores",
     "vader_score_fn",

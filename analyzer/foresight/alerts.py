@@ -54,6 +54,8 @@ ALERT_COLUMNS: tuple[str, ...] = (
     "alert_id", "customer_id", "alerted_at", "risk", "severity", "cause", "reasons", "action", "rule",
     "justification", "justification_es", "justification_en", "value_tier", "segment",
 )
+WIN_BACK_CAUSE = "win_back"
+RISK_KEY = "*risk*"  # the one cooldown key of all risk alerts under cooldown_scope "customer"
 _CONDITION_KEYS = frozenset({"themes", "signals", "value_tier", "min_risk", "max_risk"})
 
 
@@ -85,6 +87,15 @@ class RuleTable:
                                                                 "critical": 0.85})
     cooldown_days: float = 14.0
     win_back: bool = True   # one info alert when a customer lapses (False: lapsed customers are silent)
+    # "customer": within the cooldown a customer gets no second risk alert, whatever its main
+    # cause, unless the severity rose (one risk, one alert); "cause": a new main cause re-alerts.
+    cooldown_scope: str = "customer"
+
+    def cooldown_key(self, cause: str) -> str:
+        """The key alerts are de-duplicated on: all risk alerts share one under the customer scope."""
+        if self.cooldown_scope == "customer" and not cause.startswith("opportunity:") and cause != WIN_BACK_CAUSE:
+            return RISK_KEY
+        return cause
 
     def severity_of(self, risk: float) -> str:
         level = "info"
@@ -167,7 +178,10 @@ def load_rules(path: str | Path | None = None) -> RuleTable:
     win_back = raw.get("win_back", True)
     if not isinstance(win_back, bool):
         raise ConfigError(f"{where}: win_back must be true or false; received {win_back!r}.")
-    return RuleTable(tuple(rules), {k: float(v) for k, v in sev.items()}, cooldown, win_back)
+    scope = raw.get("cooldown_scope", "customer")
+    if scope not in ("customer", "cause"):
+        raise ConfigError(f"{where}: cooldown_scope must be 'customer' or 'cause'; received {scope!r}.")
+    return RuleTable(tuple(rules), {k: float(v) for k, v in sev.items()}, cooldown, win_back, str(scope))
 
 
 @dataclass(frozen=True)
@@ -198,8 +212,8 @@ def _alert_id(customer_id: str, cause: str, as_of: pd.Timestamp) -> str:
 
 
 def _suppressed_by_history(history: pd.DataFrame | None, as_of: pd.Timestamp,
-                           cooldown_days: float) -> dict[tuple[str, str], str]:
-    """(customer, cause) -> last severity, for alerts sent within the cooldown before ``as_of``."""
+                           cooldown_days: float, table: RuleTable | None = None) -> dict[tuple[str, str], str]:
+    """(customer, cooldown key) -> highest severity, for alerts sent within the cooldown before ``as_of``."""
     if history is None or history.empty:
         return {}
     missing = {"customer_id", "cause", "alerted_at"} - set(history.columns)
@@ -213,14 +227,13 @@ def _suppressed_by_history(history: pd.DataFrame | None, as_of: pd.Timestamp,
     out: dict[tuple[str, str], str] = {}
     triples = zip(h["customer_id"].astype(str), h["cause"].astype(str), sev.astype(str), strict=True)
     for cid, cause, s in triples:
-        key = (cid, cause)
+        key = (cid, table.cooldown_key(cause) if table is not None else cause)
         prev = out.get(key)
         if prev is None or SEVERITIES.index(s if s in SEVERITIES else "critical") > SEVERITIES.index(prev):
             out[key] = s if s in SEVERITIES else "critical"
     return out
 
 
-WIN_BACK_CAUSE = "win_back"
 _WIN_BACK_ES = ("Lleva {days} días sin actividad, más que su horizonte de {horizon} días (el doble de su ritmo "
                 "habitual, mínimo 60): ya se ha ido; no más alertas de retención, pasa a una campaña de "
                 "recuperación.")
@@ -277,7 +290,7 @@ def compute_alerts_detailed(messages: pd.DataFrame | None, events: pd.DataFrame 
     lapsed_col = facts["lapsed"] if "lapsed" in facts.columns else pd.Series(False, index=facts.index)
     risk["lapsed"] = lapsed_col.reindex(risk.index).fillna(False).astype(bool)
 
-    recent_alerts = _suppressed_by_history(history, as_of_ts, table.cooldown_days)
+    recent_alerts = _suppressed_by_history(history, as_of_ts, table.cooldown_days, table)
     won_back = _won_back_before(history, as_of_ts)
     facts_rows = facts.to_dict("index")
     rows, suppressed = [], []
@@ -328,11 +341,12 @@ def compute_alerts_detailed(messages: pd.DataFrame | None, events: pd.DataFrame 
             main = reasons[0] if reasons and reasons[0]["contribution"] > 0 else None
             cause = main["code"] if main else rule.name
         severity = str(r["severity"])
-        prev = recent_alerts.get((cid, cause))
+        prev = recent_alerts.get((cid, table.cooldown_key(cause)))
         # Within the cooldown the same cause is silent unless it has become more severe.
         if prev is not None and SEVERITIES.index(severity) <= SEVERITIES.index(prev):
+            what = f"for {cause}" if table.cooldown_scope == "cause" else "at risk"
             suppressed.append({"customer_id": cid, "cause": cause, "severity": severity,
-                               "why": f"cooldown: alerted for {cause} within {table.cooldown_days:g} days"})
+                               "why": f"cooldown: alerted {what} within {table.cooldown_days:g} days"})
             continue
         j_es = rule.justification_es.replace("{reason}", main["text_es"] if main else "riesgo general")
         j_en = rule.justification_en.replace("{reason}", main["text_en"] if main else "overall risk")
@@ -367,8 +381,9 @@ def compute_alerts(messages: pd.DataFrame | None, events: pd.DataFrame | None,
       ``justification_es`` / ``justification_en``).
     - ``model``: a fitted :class:`RiskModel` (default: label-free default weights).
     - ``rules``: a :class:`RuleTable` or path to a YAML rule file (default: packaged rules).
-    - ``history``: earlier alerts (any previous outputs concatenated); the same customer and
-      cause within ``cooldown_days`` is not alerted again unless its severity rose.
+    - ``history``: earlier alerts (any previous outputs concatenated); within ``cooldown_days``
+      a customer is not alerted again unless the severity rose (with the rule table's
+      ``cooldown_scope: cause``, only the same main cause is held back).
 
     Returns :data:`ALERT_COLUMNS`, most severe first. Bad input rows do not stop the batch:
     they are listed in ``result.attrs["rejected"]``. Opted-out customers are never profiled.

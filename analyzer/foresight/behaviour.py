@@ -4,7 +4,9 @@ One row per customer with the raw measurements (so a person can check them) and 
 :mod:`analyzer.foresight.fusion` turns into risk contributions:
 
 - purchase-frequency drop: purchases in the recent window vs the customer's mean rate over the
-  baseline window before it, plus BG/NBD ``p_alive`` and expected purchases when the batch has
+  baseline window before it, counted only when that few purchases are unlikely (below 5 %)
+  under the customer's own rate and the batch's week-to-week noise (negative binomial), plus
+  BG/NBD ``p_alive`` and expected purchases when the batch has
   enough buyers to fit the model;
 - purchase gap: how unusual the current gap since the last purchase is for THIS customer's own
   fitted rate (BG/NBD posterior of the rate before the gap), so a naturally rare buyer is not
@@ -54,9 +56,10 @@ class BehaviourConfig:
     min_channel_events: int = 3
     bgnbd_horizon_days: int = 90
     bgnbd_min_customers: int = 30
-    # Activity drop (logins, page views, clicks): judged, like purchases, only from about one
-    # event a month in the baseline; a drop counts when the Poisson probability of seeing this
-    # few events at the customer's own baseline rate is below ``activity_drop_p`` (5 %).
+    # Activity drop (logins, page views, clicks) and purchase drop: judged only from about one
+    # event a month in the baseline; a drop counts when the probability of seeing this few
+    # events at the customer's own baseline rate, with the batch's week-to-week noise
+    # (negative binomial), is below ``activity_drop_p`` (5 %).
     min_baseline_activity: int = 6
     activity_drop_p: float = 0.05
     # Lapsed = inactive for at least ``lapse_min_days`` AND (longer than ``lapse_gap_multiple``
@@ -85,7 +88,7 @@ class BehaviourConfig:
 
 BEHAVIOUR_COLUMNS: tuple[str, ...] = (
     "customer_id", "last_activity", "days_inactive", "inactivity_level",
-    "purchases_recent", "purchases_baseline", "baseline_rate_per_recent", "purchase_drop_pct",
+    "purchases_recent", "purchases_baseline", "baseline_rate_per_recent", "purchase_drop_pct", "purchase_drop_p",
     "p_alive", "expected_purchases", "p_no_purchase",
     "days_since_purchase", "typical_gap_days", "p_gap",
     "activity_recent", "activity_baseline_rate", "activity_drop_pct", "activity_drop_p",
@@ -94,6 +97,42 @@ BEHAVIOUR_COLUMNS: tuple[str, ...] = (
     "unanswered_ticket_ids", "campaigns_sent_recent", "campaign_responses_recent",
     "campaign_response_rate_before",
 )
+
+
+def _weekly_dispersion(ev: pd.DataFrame, base_start: pd.Timestamp, recent_start: pd.Timestamp,
+                       min_events: int) -> float:
+    """Pooled negative-binomial dispersion ``phi`` of weekly counts over the baseline window.
+
+    Real activity is burstier than Poisson (busy weeks, holidays): ``Var = m + phi * m^2`` per
+    week. ``phi`` is the median over customers with at least ``min_events`` baseline events of
+    their own method-of-moments estimate ``max(0, (v - m) / m^2)``, so one batch shares one
+    noise level while each customer keeps their own rate. 0 means Poisson.
+    """
+    base = ev.loc[(ev["timestamp"] > base_start) & (ev["timestamp"] <= recent_start)]
+    if base.empty:
+        return 0.0
+    n_weeks = max(int((recent_start - base_start) / pd.Timedelta(days=7)), 1)
+    week = ((base["timestamp"] - base_start) / pd.Timedelta(days=7)).astype(int).clip(upper=n_weeks - 1)
+    counts = base.groupby([base["customer_id"], week]).size().unstack(fill_value=0)
+    counts = counts.reindex(columns=range(n_weeks), fill_value=0)
+    counts = counts.loc[counts.sum(axis=1) >= min_events]
+    if counts.empty:
+        return 0.0
+    m, v = counts.mean(axis=1), counts.var(axis=1, ddof=1)
+    phi = ((v - m) / (m**2)).clip(lower=0.0)
+    return float(np.nan_to_num(phi.median()))
+
+
+def _p_this_low(recent: pd.Series, expected: pd.Series, phi: float, recent_days: int) -> pd.Series:
+    """P(a count this low or lower | the customer's own expected count, NB noise ``phi`` per week)."""
+    e = expected.fillna(0).to_numpy(dtype=float)
+    k = recent.to_numpy(dtype=float)
+    if phi <= 1e-9:
+        p = stats.poisson.cdf(k, e)
+    else:
+        size = (recent_days / 7.0) / phi  # a sum of ~recent_days/7 weekly NB counts
+        p = stats.nbinom.cdf(k, size, size / (size + np.maximum(e, 1e-12)))
+    return pd.Series(p, index=recent.index).where(expected.notna())
 
 
 def _purchase_signals(ev: pd.DataFrame, as_of: pd.Timestamp, cfg: BehaviourConfig,
@@ -113,7 +152,13 @@ def _purchase_signals(ev: pd.DataFrame, as_of: pd.Timestamp, cfg: BehaviourConfi
     out["baseline_rate_per_recent"] = out["purchases_baseline"] * cfg.recent_days / cfg.baseline_days
     enough = out["purchases_baseline"] >= cfg.min_baseline_purchases
     drop = 1.0 - out["purchases_recent"] / out["baseline_rate_per_recent"].where(enough)
-    out["purchase_drop_pct"] = drop.clip(lower=0.0)  # NaN when the history is too short to judge
+    phi = _weekly_dispersion(days, base_start, recent_start, cfg.min_baseline_purchases)
+    out["purchase_drop_p"] = _p_this_low(out["purchases_recent"], out["baseline_rate_per_recent"].where(enough),
+                                         phi, cfg.recent_days)
+    # Only a drop unlikely under the customer's own rate and the batch's week-to-week noise
+    # counts; an ordinary quiet month is 0. NaN when the history is too short to judge.
+    out["purchase_drop_pct"] = drop.clip(lower=0.0).where(out["purchase_drop_p"] < cfg.activity_drop_p, 0.0).where(
+        enough)
     out["p_alive"] = np.nan
     out["expected_purchases"] = np.nan
     out["p_no_purchase"] = np.nan
@@ -153,11 +198,11 @@ def _activity_signals(ev: pd.DataFrame, as_of: pd.Timestamp, cfg: BehaviourConfi
     expected = (base_n * cfg.recent_days / exposure.where(exposure >= cfg.recent_days)).astype(float)
     enough = base_n >= cfg.min_baseline_activity
     expected = expected.where(enough)
-    p_low = pd.Series(stats.poisson.cdf(recent.to_numpy(), expected.fillna(0).to_numpy()), index=index)
+    phi = _weekly_dispersion(act, base_start, recent_start, cfg.min_baseline_activity)
     out = pd.DataFrame(index=index)
     out["activity_recent"] = recent.astype(int)
     out["activity_baseline_rate"] = expected
-    out["activity_drop_p"] = p_low.where(expected.notna())
+    out["activity_drop_p"] = _p_this_low(recent, expected, phi, cfg.recent_days)
     drop = (1.0 - recent / expected).clip(lower=0.0)
     # Only a drop unlikely under the customer's own rate counts; ordinary month-to-month noise is 0.
     out["activity_drop_pct"] = drop.where(out["activity_drop_p"] < cfg.activity_drop_p, 0.0).where(

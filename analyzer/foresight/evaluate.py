@@ -18,7 +18,8 @@ Datasets are read from ``get_settings().datasets_dir``; nothing is copied.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -27,14 +28,15 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import brier_score_loss, f1_score, precision_score, recall_score, roc_auc_score
 from sklearn.model_selection import train_test_split
 
-from analyzer.errors import InputFormatError
+from analyzer.errors import ConfigError, InputFormatError
 from analyzer.foresight.behaviour import BehaviourConfig, compute_behaviour_signals
 from analyzer.foresight.bgnbd import BGNBD, rfm_summary
 from analyzer.foresight.fusion import RiskModel, build_facts, signal_features
-from analyzer.foresight.shift import ScoreFn, turn_drop_scores, vader_score_fn
+from analyzer.foresight.shift import ScoreFn, cusum_drop_scores, turn_drop_scores, vader_score_fn
 from analyzer.settings import get_settings
 
-__all__ = ["evaluate_behaviour", "evaluate_shift", "evaluate_telco", "main", "text_core_score_fn"]
+__all__ = ["FORESIGHT_EVALUATIONS", "evaluate_behaviour", "evaluate_shift", "evaluate_telco", "main", "run_evaluations",
+           "text_core_score_fn"]
 
 
 def _dataset(*parts: str) -> Path:
@@ -151,7 +153,8 @@ def _prf(y: np.ndarray, pred: np.ndarray) -> dict[str, float]:
 
 def _load_turns(score_fn: ScoreFn) -> pd.DataFrame:
     turns = pd.read_csv(_dataset("uss_satisfaction_dialogues", "uss_turns.csv"))
-    turns = turns.loc[(turns["role"] == "USER") & turns["sat_median"].notna()].copy()
+    turns = turns.loc[(turns["role"] == "USER") & turns["sat_median"].notna()
+                      & turns["corpus"].isin(["MWOZ", "SGD"])].copy()
     turns = turns.sort_values(["corpus", "dialogue", "turn"], kind="stable")
     turns["score"] = score_fn(turns["text"].fillna("").astype(str).tolist())
     turns["y"] = (turns["sat_median"] <= 2).astype(int)
@@ -163,21 +166,43 @@ def _load_turns(score_fn: ScoreFn) -> pd.DataFrame:
     return turns
 
 
-def text_core_score_fn() -> ScoreFn:
+def _cusum(turns: pd.DataFrame, alpha: float, k: float) -> np.ndarray:
+    parts = [cusum_drop_scores(g.to_numpy(), alpha=alpha, k=k)
+             for _, g in turns.groupby(["corpus", "dialogue"], sort=False)["score"]]
+    return np.concatenate(parts) if parts else np.array([])
+
+
+def _best_f1(y: np.ndarray, stat: np.ndarray, score: np.ndarray, hs: np.ndarray,
+             taus: np.ndarray) -> tuple[float, float, float]:
+    """(f1, h, tau) maximising F1 of ``(stat >= h) & (score <= tau)`` (vectorised over h)."""
+    best = (-1.0, float(hs[0]), float(taus[0]))
+    pos = y.sum()
+    for tau in taus:
+        ok = score <= tau
+        flags = (stat[None, :] >= hs[:, None]) & ok[None, :]
+        tp = (flags & (y[None, :] == 1)).sum(axis=1)
+        n = flags.sum(axis=1)
+        f1 = np.where(n + pos > 0, 2 * tp / np.maximum(n + pos, 1), 0.0)
+        j = int(np.argmax(f1))
+        if f1[j] > best[0]:
+            best = (float(f1[j]), float(hs[j]), float(tau))
+    return best
+
+
+def text_core_score_fn(cache_path: str | Path | None = None) -> ScoreFn:
     """The real sentiment model as a :data:`ScoreFn`: ``load_analyzer().analyze_frame(...)["sentiment_score"]``.
 
-    Each distinct text is analysed once (dialogue turns repeat: "thank you", "yes please").
-    Loads the trained text core (``models/``) on first call of this function, not at import.
+    Each distinct text is analysed once (dialogue turns repeat: "thank you", "yes please");
+    with ``cache_path`` (a Parquet file) the analysed rows persist between runs and the models
+    load only if a text is missing from it.
     """
-    from analyzer.pipeline import load_analyzer
+    from analyzer.foresight.e2e_eval import CachedTextFn, _default_text_fn
 
-    analyzer = load_analyzer()
+    cached = CachedTextFn(None, cache_path, loader=_default_text_fn)
 
     def score(texts: Sequence[str]) -> np.ndarray:
-        uniq = pd.unique(pd.Series(list(texts), dtype=str))
-        out = analyzer.analyze_frame(pd.DataFrame({"text": uniq}))
-        by_text = dict(zip(uniq, pd.to_numeric(out["sentiment_score"]).astype(float), strict=True))
-        return np.array([by_text[str(t)] for t in texts], dtype=float)
+        out = cached(pd.DataFrame({"text": [str(t) for t in texts]}))
+        return pd.to_numeric(out["sentiment_score"]).to_numpy(dtype=float)
 
     score.__name__ = "text core sentiment model"
     return score
@@ -187,30 +212,58 @@ def evaluate_shift(score_fn: ScoreFn | None = None) -> pd.DataFrame:
     """Precision / recall / F1 of flagging dissatisfied user turns (satisfaction 1-2).
 
     Two targets: every dissatisfied turn, and the onset (first dissatisfied turn after a
-    satisfied one). Thresholds are tuned for F1 on MWOZ and applied unchanged to SGD.
-    ``score_fn`` defaults to VADER, a stand-in until the text core's model is plugged in.
+    satisfied one). Every threshold is tuned for F1 on MWOZ and applied unchanged to SGD.
+    ``score_fn`` defaults to VADER (a lexicon stand-in); pass :func:`text_core_score_fn` for
+    the trained sentiment model. Methods, all online (turn ``t`` sees only turns up to ``t``):
+
+    - no change (never flags) and flag every turn: the trivial baselines;
+    - per-message threshold: ``score <= tau``;
+    - drop below the running mean of earlier turns (``drop >= delta`` and ``score <= tau``);
+    - CUSUM tone shift: one-sided CUSUM of drops below the conversation's EWMA baseline
+      (:func:`~analyzer.foresight.shift.cusum_drop_scores`), ``C_t >= h`` and ``score <= tau``;
+      alpha, k, h and tau tuned jointly on MWOZ.
     """
     scorer_name = "VADER (stand-in)" if score_fn is None else getattr(score_fn, "__name__", "custom")
     turns = _load_turns(score_fn or vader_score_fn())
-    tune, test = turns.loc[turns["corpus"] == "MWOZ"], turns.loc[turns["corpus"] == "SGD"]
+    is_tune = (turns["corpus"] == "MWOZ").to_numpy()
+    tune, test = turns.loc[is_tune], turns.loc[~is_tune]
     taus = np.round(np.arange(-0.9, 0.51, 0.05), 2)
+    taus_any = np.append(taus, 1.0)  # 1.0 = no condition on the turn's own score
     deltas = np.round(np.arange(0.05, 1.51, 0.05), 2)
+    hs = np.round(np.arange(0.05, 3.01, 0.05), 2)
+    cusums = {(a, k): _cusum(turns, a, k) for a in (0.1, 0.2, 0.3, 0.5, 0.7, 1.0) for k in (0.0, 0.1, 0.2, 0.3)}
     rows = []
     for target in ("y", "y_onset"):
         y_tune, y_test = tune[target].to_numpy(), test[target].to_numpy()
         best_tau = max(taus, key=lambda t: f1_score(y_tune, tune["score"] <= t, zero_division=0))
-        # Shift detector: a turn is flagged when it falls below the conversation's running
-        # baseline by at least delta AND is itself not positive beyond tau.
-        grid = [(d, t) for d in deltas for t in taus]
-        best_d, best_t = max(grid, key=lambda dt: f1_score(
-            y_tune, (tune["drop"] >= dt[0]) & (tune["score"] <= dt[1]), zero_division=0))
+        _, best_d, best_t = _best_f1(y_tune, tune["drop"].to_numpy(), tune["score"].to_numpy(), deltas, taus)
+        tuned = {ak: _best_f1(y_tune, c[is_tune], tune["score"].to_numpy(), hs, taus_any)
+                 for ak, c in cusums.items()}
+        (a, k), (_, h, tau_c) = max(tuned.items(), key=lambda kv: kv[1][0])
+        c_test = cusums[(a, k)][~is_tune]
+        # Score adjusted by the sustained drop: s_t - beta * C_t <= tau. beta = 0 is the
+        # per-message threshold, so the tuned detector can only match or beat it on MWOZ.
+        adj: dict[tuple[float, float, float], tuple[float, float]] = {}
+        for (a2, k2), c in cusums.items():
+            for beta in (0.0, 0.1, 0.25, 0.5, 1.0):
+                stat = -(turns["score"].to_numpy() - beta * c)
+                f1, neg_tau, _ = _best_f1(y_tune, stat[is_tune], np.zeros(int(is_tune.sum())), -taus[::-1],
+                                          np.array([0.0]))
+                adj[(a2, k2, beta)] = (f1, -neg_tau)
+        (a3, k3, beta3), (_, tau3) = max(adj.items(), key=lambda kv: (kv[1][0], -kv[0][2]))
+        adj_test = (turns["score"].to_numpy() - beta3 * cusums[(a3, k3)])[~is_tune] <= tau3
         name = "dissatisfied turn (sat<=2)" if target == "y" else "onset of dissatisfaction"
+        cond = "" if tau_c >= 1.0 else f", score <= {tau_c:g}"
         preds = {
             "no change (never flags)": np.zeros_like(y_test),
             "flag every turn": np.ones_like(y_test),
             f"per-message threshold (score <= {best_tau:g})": (test["score"] <= best_tau).to_numpy(),
-            f"tone shift vs running baseline (drop >= {best_d:g}, score <= {best_t:g})":
+            f"drop vs running mean (drop >= {best_d:g}, score <= {best_t:g})":
                 ((test["drop"] >= best_d) & (test["score"] <= best_t)).to_numpy(),
+            f"tone shift, CUSUM vs EWMA baseline (alpha {a:g}, k {k:g}, h >= {h:g}{cond})":
+                ((c_test >= h) & (test["score"].to_numpy() <= tau_c)),
+            f"tone shift, score minus sustained drop (alpha {a3:g}, k {k3:g}, s - {beta3:g} C <= {tau3:g})":
+                adj_test,
         }
         for method, pred in preds.items():
             rows.append({"target": name, "method": method, **_prf(y_test, np.asarray(pred, dtype=int)),
@@ -268,20 +321,58 @@ def evaluate_telco(test_size: float = 0.25, random_state: int = 0) -> pd.DataFra
     return table
 
 
+FORESIGHT_EVALUATIONS: tuple[str, ...] = ("shift", "shift-model", "behaviour", "telco", "e2e")
+"""Parts of :func:`run_evaluations`; ``shift-model`` scores the dialogues with the trained sentiment
+model (slow the first time: about 22,000 distinct turns, then read from the text cache)."""
+
+DEFAULT_CACHE_DIR = Path("out") / "foresight"
+"""Where analysed texts are cached between runs (git-ignored ``out/``, relative to the working folder)."""
+
+_SHIFT_COLS = ["target", "method", "precision", "recall", "f1", "flagged", "positives", "scorer"]
+
+
+def run_evaluations(parts: Sequence[str] = ("shift", "behaviour", "telco", "e2e"), *, quick: bool = False,
+                    seed: int | None = None, cache_dir: str | Path | None = DEFAULT_CACHE_DIR,
+                    log: Callable[[str], None] = print) -> Iterator[tuple[str, pd.DataFrame]]:
+    """Yield ``(title, table)`` for each requested evaluation, in order (one command, all tables).
+
+    ``e2e`` is the simulated end-to-end evaluation (:mod:`analyzer.foresight.e2e_eval`; ``quick``
+    and ``seed`` apply to it). Analysed texts are cached under ``cache_dir`` (``None``: no cache).
+    """
+    unknown = sorted(set(parts) - set(FORESIGHT_EVALUATIONS))
+    if unknown:
+        raise ConfigError(f"unknown evaluation(s) {unknown}; choose from {list(FORESIGHT_EVALUATIONS)}.")
+    cache = Path(cache_dir) / "text_cache.parquet" if cache_dir is not None else None
+    for part in parts:
+        start = time.perf_counter()
+        log(f"running {part} ...")
+        if part == "shift":
+            yield ("Tone shift on uss_satisfaction_dialogues (tuned on MWOZ, reported on SGD), VADER scorer",
+                   evaluate_shift()[_SHIFT_COLS])
+        elif part == "shift-model":
+            yield ("Tone shift on uss_satisfaction_dialogues (tuned on MWOZ, reported on SGD), text core scorer",
+                   evaluate_shift(text_core_score_fn(cache))[_SHIFT_COLS])
+        elif part == "behaviour":
+            yield ("No purchase in the 90 days after 2011-06-30, online_retail (ROC-AUC)", evaluate_behaviour())
+        elif part == "telco":
+            yield "ibm_telco_churn sanity check (held-out 25 %)", evaluate_telco()
+        else:
+            from analyzer.foresight.e2e_eval import e2e_tables
+
+            yield from e2e_tables(quick=quick, seed=seed, cache_path=cache, log=log)
+        log(f"{part} took {time.perf_counter() - start:.0f} s")
+
+
 def main(argv: Sequence[str] | None = None) -> None:
-    """Print the requested evaluation tables (behaviour, shift, telco by default; also shift-model)."""
-    which = list(argv if argv is not None else sys.argv[1:]) or ["behaviour", "shift", "telco"]
-    # "shift-model": the tone-shift evaluation scored by the trained sentiment model instead of VADER.
-    funcs: dict[str, Callable[[], pd.DataFrame]] = {
-        "behaviour": evaluate_behaviour, "shift": evaluate_shift, "telco": evaluate_telco,
-        "shift-model": lambda: evaluate_shift(text_core_score_fn())}
-    with pd.option_context("display.width", 200, "display.max_columns", 20, "display.max_colwidth", 80,
+    """Print the requested evaluation tables (``shift behaviour telco e2e`` by default; also ``shift-model``)."""
+    args = list(argv if argv is not None else sys.argv[1:])
+    quick = "--quick" in args
+    which = [a for a in args if not a.startswith("--")] or ["shift", "behaviour", "telco", "e2e"]
+    with pd.option_context("display.width", 250, "display.max_columns", 30, "display.max_colwidth", 100,
                            "display.float_format", "{:.3f}".format):
-        for name in which:
-            if name not in funcs:
-                raise SystemExit(f"unknown evaluation {name!r}; choose from {sorted(funcs)}")
-            print(f"\n=== {name} ===")
-            print(funcs[name]().to_string(index=False))
+        for title, table in run_evaluations(which, quick=quick, log=lambda m: print(m, file=sys.stderr)):
+            print(f"\n=== {title} ===")
+            print(table.to_string(index=False))
 
 
 if __name__ == "__main__":

@@ -167,11 +167,18 @@ def _date(v: Any) -> str:
     return pd.Timestamp(v).strftime("%Y-%m-%d") if v is not None and not pd.isna(v) else "?"
 
 
+def _quotes(r: Mapping[str, Any], ids: list[str]) -> list[dict[str, str]]:
+    """Redacted quotes (date, channel, text) of the cited messages, newest first."""
+    quotes: Mapping[str, dict[str, str]] = _get(r, "message_quotes", {}) or {}
+    return [quotes[i] for i in sorted(set(ids), key=lambda i: quotes.get(i, {}).get("date", ""), reverse=True)
+            if i in quotes]
+
+
 def _reason_churn_intent(r: Mapping[str, Any]) -> tuple[str, str, dict[str, Any]]:
     ids = list(_get(r, "churn_intent_ids", []))
     return (f"dice que quiere darse de baja o irse ({len(ids)} mensaje(s) recientes)",
             f"says they want to cancel or leave ({len(ids)} recent message(s))",
-            {"message_ids": ids})
+            {"message_ids": ids, "quotes": _quotes(r, ids)})
 
 
 def _reason_tone_shift(r: Mapping[str, Any]) -> tuple[str, str, dict[str, Any]]:
@@ -181,7 +188,8 @@ def _reason_tone_shift(r: Mapping[str, Any]) -> tuple[str, str, dict[str, Any]]:
             f"(escala -1 a 1)",
             f"tone dropped from {start}: mean {before:+.2f} before, {after:+.2f} after (scale -1 to 1)",
             {"start": start, "before_mean": round(before, 3), "after_mean": round(after, 3),
-             "magnitude": round(before - after, 3), "message_ids": list(_get(r, "shift_message_ids", []))})
+             "magnitude": round(before - after, 3), "message_ids": list(_get(r, "shift_message_ids", [])),
+             "quotes": _quotes(r, list(_get(r, "shift_message_ids", [])))})
 
 
 def _reason_negative_tone(r: Mapping[str, Any]) -> tuple[str, str, dict[str, Any]]:
@@ -191,7 +199,9 @@ def _reason_negative_tone(r: Mapping[str, Any]) -> tuple[str, str, dict[str, Any
     if earlier in ("positive", "neutral"):
         es += f"; antes era {_TONE_ES[earlier]}"
         en += f"; before it was {earlier}"
-    return es, en, {"negative": neg, "of_last": n, "earlier_tone": earlier}
+    ids = list(_get(r, "negative_message_ids", []))
+    return es, en, {"negative": neg, "of_last": n, "earlier_tone": earlier, "message_ids": ids,
+                    "quotes": _quotes(r, ids)}
 
 
 def _reason_complaints(r: Mapping[str, Any]) -> tuple[str, str, dict[str, Any]]:
@@ -200,8 +210,9 @@ def _reason_complaints(r: Mapping[str, Any]) -> tuple[str, str, dict[str, Any]]:
     es = ", ".join(f"{_THEME_NAMES.get(t, (t, t))[0]} ({n})" for t, n in top)
     en = ", ".join(f"{_THEME_NAMES.get(t, (t, t))[1]} ({n})" for t, n in top)
     ids: dict[str, list[str]] = dict(_get(r, "theme_message_ids", {}))
+    cited = sorted({i for t, _ in top for i in ids.get(t, [])})
     return (f"se queja de {es}", f"complains about {en}",
-            {"themes": themes, "message_ids": sorted({i for t, _ in top for i in ids.get(t, [])})})
+            {"themes": themes, "message_ids": cited, "quotes": _quotes(r, cited)})
 
 
 def _reason_purchase_drop(r: Mapping[str, Any]) -> tuple[str, str, dict[str, Any]]:

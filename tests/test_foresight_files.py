@@ -1,0 +1,145 @@
+"""`darkfeedback alerts` and `run_alerts`: files in (CSV/JSONL/Parquet), alerts and rejected rows out."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+import analyzer
+from analyzer.cli import app
+from analyzer.errors import InputFormatError
+from analyzer.foresight import ALERT_COLUMNS, run_alerts
+from analyzer.io import read_table
+
+runner = CliRunner()
+AS_OF = "2024-08-01"
+
+
+def _write_inputs(tmp: Path, fmt: str = "csv") -> tuple[Path, Path, Path]:
+    # Analysed messages as `darkfeedback analyze` writes them (themes as JSON text in CSV).
+    msgs = pd.DataFrame({
+        "message_id": ["m1", "m2", "m3", "m4", "d1", "d2", "x1"],
+        "customer_id": ["A", "A", "A", "A", "D", "D", "A"],
+        "timestamp": ["2024-03-01T10:00:00Z", "2024-04-01T10:00:00Z", "2024-07-10T10:00:00Z",
+                      "2024-07-28T10:00:00Z", "2024-07-25T10:00:00Z", "2024-07-29T10:00:00Z", "yesterday"],
+        "channel": "email",
+        "text_redacted": ["Todo perfecto", "Muy bien", "Mi pedido no llega, llamo al [PHONE]",
+                          "Me doy de baja", "I am leaving", "Cancel my account", "?"],
+        "sentiment_label": ["positive", "positive", "negative", "negative", "negative", "negative", "neutral"],
+        "sentiment_score": [0.8, 0.7, -0.7, -0.8, -0.8, -0.9, 0.0],
+        "themes": [[], ["praise"], ["delivery_delay"], ["churn_intent"], ["churn_intent"], ["churn_intent"], []],
+    })
+    rows = [("A", d.isoformat(), "purchase", "20", "web", f"p{i}")
+            for i, d in enumerate(pd.date_range("2024-01-01", "2024-06-25", freq="7D", tz="UTC"))]
+    rows += [("B", "2024-07-28T10:00:00Z", "error", "", "app", f"e{i}") for i in range(4)]
+    rows += [("B", "2024-07-26T10:00:00Z", "ticket_opened", "t1", "email", "t1"),
+             ("C", "2024-07-30T10:00:00Z", "teleport", "", "web", "bad1"),
+             ("D", "2024-07-30T10:00:00Z", "purchase", "10", "web", "d1")]
+    events = pd.DataFrame(rows, columns=["customer_id", "timestamp", "type", "value", "channel", "event_id"])
+    customers = pd.DataFrame({"customer_id": ["A", "B", "D"], "value_tier": ["high", "low", "medium"],
+                              "opt_out": ["no", "no", "yes"]})
+    paths = []
+    for name, df in (("messages", msgs), ("events", events), ("customers", customers)):
+        p = tmp / f"{name}.{fmt}"
+        if fmt == "csv":
+            df = df.assign(**{c: df[c].map(json.dumps) for c in df.columns if c == "themes"})
+            df.to_csv(p, index=False)
+        elif fmt == "jsonl":
+            df.to_json(p, orient="records", lines=True)
+        else:
+            df.to_parquet(p)
+        paths.append(p)
+    if fmt == "csv":  # one malformed record (too many fields) in the events file
+        with paths[1].open("a", encoding="utf-8") as fh:
+            fh.write("B,2024-07-27T10:00:00Z,login,,app,l1,EXTRA,FIELDS\n")
+    return paths[0], paths[1], paths[2]
+
+
+def test_run_alerts_from_csv_writes_jsonl_and_reports_bad_rows(tmp_path: Path) -> None:
+    m, e, c = _write_inputs(tmp_path)
+    run = run_alerts(m, e, c, tmp_path / "alerts.jsonl", as_of=AS_OF, lang="en")
+    out = read_table(tmp_path / "alerts.jsonl")
+    assert list(out.columns) == list(ALERT_COLUMNS)
+    assert set(out["customer_id"]) == {"A", "B"}          # D opted out: never profiled
+    assert "D" not in set(run.result.risk.index)
+    a = out.set_index("customer_id").loc["A"]
+    assert a["action"] == "priority_call" and a["justification"].startswith("High-value customer")
+    quotes = [q for r in a["reasons"] for q in r["evidence"].get("quotes", [])]
+    assert {"message_id": "m4", "date": "2024-07-28", "channel": "email", "text": "Me doy de baja"} in quotes
+    # Bad rows: named by table, 0-based source row and reason -- never by their content.
+    rej = run.rejected.set_index(["table", "reason"])["row"].to_dict()
+    assert rej == {("messages", "bad_timestamp"): 6, ("events", "unknown_event_type"): 31,
+                   ("events", "malformed_row"): 33}
+    on_disk = pd.read_csv(run.rejected_path)
+    assert len(on_disk) == 3 and "teleport" not in on_disk.to_csv()
+    s = run.summary()
+    assert s["rows_read"] == {"messages": 7, "events": 34, "customers": 3}
+    assert s["rows_rejected"] == 3 and s["customers_opted_out"] == 1 and s["alerts"] == len(out)
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "parquet"])
+def test_same_alerts_from_jsonl_and_parquet_inputs(tmp_path: Path, fmt: str) -> None:
+    (tmp_path / "csv").mkdir()
+    (tmp_path / fmt).mkdir()
+    want = run_alerts(*_write_inputs(tmp_path / "csv"), as_of=AS_OF).alerts
+    got = run_alerts(*_write_inputs(tmp_path / fmt, fmt), as_of=AS_OF).alerts
+    key = ["customer_id", "cause", "action", "severity"]
+    assert got[key].values.tolist() == want[key].values.tolist()
+    assert got["risk"].tolist() == pytest.approx(want["risk"].tolist())
+
+
+def test_outputs_csv_and_parquet_keep_reasons_readable(tmp_path: Path) -> None:
+    m, e, c = _write_inputs(tmp_path)
+    run_alerts(m, e, c, tmp_path / "alerts.csv", as_of=AS_OF)
+    csv = pd.read_csv(tmp_path / "alerts.csv")
+    reasons = json.loads(csv.loc[csv["customer_id"] == "A", "reasons"].iloc[0])
+    assert reasons[0]["code"] and "text_es" in reasons[0]
+    run_alerts(m, e, c, tmp_path / "alerts.parquet", as_of=AS_OF)
+    pq = pd.read_parquet(tmp_path / "alerts.parquet")
+    assert len(pq) == len(csv) and json.loads(pq["reasons"].iloc[0])
+
+
+def test_history_file_applies_the_cooldown(tmp_path: Path) -> None:
+    m, e, c = _write_inputs(tmp_path)
+    run_alerts(m, e, c, tmp_path / "first.jsonl", as_of=AS_OF)
+    again = run_alerts(m, e, c, tmp_path / "again.jsonl", as_of="2024-08-05", history=tmp_path / "first.jsonl")
+    assert again.alerts.empty and len(again.result.suppressed) >= 2
+
+
+def test_clear_errors_for_missing_files_columns_and_raw_messages(tmp_path: Path) -> None:
+    m, e, _ = _write_inputs(tmp_path)
+    with pytest.raises(InputFormatError, match="does not exist"):
+        run_alerts(tmp_path / "nope.csv", e)
+    raw = tmp_path / "raw.csv"
+    pd.DataFrame({"customer_id": ["A"], "timestamp": [AS_OF], "text": ["hola"]}).to_csv(raw, index=False)
+    with pytest.raises(InputFormatError, match="darkfeedback analyze"):
+        run_alerts(raw, e)
+    broken = tmp_path / "events_broken.csv"
+    pd.read_csv(e, on_bad_lines="skip").drop(columns="type").to_csv(broken, index=False)
+    with pytest.raises(InputFormatError, match="missing required column"):
+        run_alerts(m, broken)
+
+
+def test_cli_alerts_prints_a_summary_and_writes_the_file(tmp_path: Path) -> None:
+    m, e, c = _write_inputs(tmp_path)
+    out = tmp_path / "alerts.jsonl"
+    res = runner.invoke(app, ["alerts", "--messages", str(m), "--events", str(e), "--customers", str(c),
+                              "-o", str(out), "--as-of", AS_OF, "--lang", "en"])
+    assert res.exit_code == 0, res.output
+    assert "darkfeedback alerts" in res.output and "priority_call" in res.output
+    assert "rows rejected" in res.output and "opted out" in res.output
+    assert len(read_table(out)) >= 2
+    bad = runner.invoke(app, ["alerts", "--messages", str(tmp_path / "none.csv"), "-o", str(out)])
+    assert bad.exit_code == 1 and "does not exist" in bad.output
+    assert runner.invoke(app, ["alerts", "-o", str(out)]).exit_code == 1
+    date = runner.invoke(app, ["alerts", "--events", str(e), "-o", str(out), "--as-of", "someday"])
+    assert date.exit_code == 1 and "--as-of" in date.output
+
+
+def test_python_api_is_exported_lazily() -> None:
+    assert analyzer.run_alerts is run_alerts
+    assert "run_alerts" in analyzer.__all__ and "compute_alerts" in analyzer.__all__
