@@ -76,7 +76,7 @@ def evaluate_themes(analyzer: TextAnalyzer, log: Callable[[str], None] = print) 
     df = data.load_en_airline("public_eval")
     df = df[(df["label"] == "negative") & df["reason"].isin(list(AIRLINE_REASON_TO_THEME))]
     gold = df["reason"].map(AIRLINE_REASON_TO_THEME).tolist()
-    emb = analyzer.encoder.encode(df["text"].tolist())
+    emb = analyzer.encode(df["text"].tolist())
     proba = analyzer.themes.predict_proba(emb)
     ids = analyzer.taxonomy.ids
     candidates = [k for k, t in enumerate(ids) if t in set(AIRLINE_REASON_TO_THEME.values())]
@@ -100,10 +100,10 @@ def evaluate_banking77(analyzer: TextAnalyzer, log: Callable[[str], None] = prin
     train, test = data.load_banking77("train"), data.load_banking77("test")
     intents = sorted(train["label"].unique())
     taxonomy = Taxonomy(tuple(Theme(i, {"en": i}, {"en": i.replace("_", " ")}) for i in intents))
-    x_train = analyzer.encoder.encode(train["text"].tolist())
-    x_test = analyzer.encoder.encode(test["text"].tolist())
+    x_train = analyzer.encode(train["text"].tolist())
+    x_test = analyzer.encode(test["text"].tolist())
     # What a user writes about each theme (here the intent name) is part of the taxonomy.
-    seed_emb = {t.id: analyzer.encoder.encode(t.seed_texts()) for t in taxonomy.themes}
+    seed_emb = {t.id: analyzer.encode(t.seed_texts()) for t in taxonomy.themes}
     rows: list[Row] = []
     scores = []
     for seed in range(seeds):

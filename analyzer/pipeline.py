@@ -11,17 +11,16 @@ from __future__ import annotations
 import json
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import torch
 
-from analyzer.encoder import TextEncoder, mean_pool
+from analyzer.backends import Backend, TokenBatch, load_backend, mean_pool_np, token_batches
 from analyzer.errors import ConfigError
-from analyzer.sentiment import SentimentModel, SentimentResult
+from analyzer.sentiment_scores import SentimentResult, calibrated_probabilities, sentiment_results
 from analyzer.settings import Settings, get_settings
 from analyzer.themes import Taxonomy, ThemeClassifier, ThemeMatch, best_span, load_taxonomy
 
@@ -71,12 +70,15 @@ class MessageAnalysis:
 
 
 class TextAnalyzer:
-    """Holds the loaded models; analyse lists of texts or DataFrames with the same results."""
+    """Holds the loaded models; analyse lists of texts or DataFrames with the same results.
 
-    def __init__(self, encoder: TextEncoder, sentiment: SentimentModel, themes: ThemeClassifier,
+    ``backend`` runs the encoder and the sentiment model (ONNX Runtime int8 by default, or
+    PyTorch fp32: :mod:`analyzer.backends`); everything above it is shared.
+    """
+
+    def __init__(self, backend: Backend, themes: ThemeClassifier,
                  *, settings: Settings | None = None, sentence_level: bool = True, use_ner: bool = True) -> None:
-        self.encoder = encoder
-        self.sentiment = sentiment
+        self.backend = backend
         self.themes = themes
         self.settings = settings or get_settings()
         self.sentence_level = sentence_level
@@ -86,12 +88,10 @@ class TextAnalyzer:
         # own so the encoder's settings stay untouched.
         from tokenizers import Tokenizer
 
-        self.window_tokens = int(sentiment.meta.get("config", {}).get("max_tokens", encoder.max_tokens))
-        self._tokenizer = Tokenizer.from_str(encoder.tokenizer.to_str())
+        self.window_tokens = backend.window_tokens
+        self._tokenizer = Tokenizer.from_str(backend.tokenizer.to_str())
         self._tokenizer.no_padding()
         self._tokenizer.enable_truncation(max_length=self.window_tokens)
-        # torch modules are not safe to share between threads mid-forward (API workers).
-        self._lock = threading.Lock()
 
     @property
     def taxonomy(self) -> Taxonomy:
@@ -115,7 +115,39 @@ class TextAnalyzer:
             out[col] = [row[col] for row in rows]
         return out
 
+    def encode(self, texts: Sequence[str], *, normalize: bool = True) -> np.ndarray:
+        """Sentence embeddings of the base encoder, ``[n, dim]``: what the theme models score.
+
+        Mean pooling over tokens (truncated at ``Settings.max_tokens``), L2-normalised.
+        """
+        out = np.zeros((len(texts), self.backend.dim), dtype=np.float32)
+        ids = [e.ids for e in self.backend.tokenizer.encode_batch([self.backend.prefix + t for t in texts])]
+        for batch in self._batches(ids):
+            hidden = self.backend.forward(batch, sentiment=False).hidden
+            assert hidden is not None
+            pooled = mean_pool_np(hidden, batch.mask)
+            if normalize:
+                pooled /= np.linalg.norm(pooled, axis=1, keepdims=True).clip(min=1e-12)
+            out[batch.index] = pooled
+        return out
+
+    def sentiment_proba(self, texts: Sequence[str]) -> np.ndarray:
+        """Calibrated sentiment probabilities ``[n, 3]`` (negative, neutral, positive), one window per text."""
+        out = np.zeros((len(texts), len(self.backend.labels)), dtype=np.float32)
+        ids = [e.ids for e in self.backend.tokenizer.encode_batch([self.backend.prefix + t for t in texts])]
+        for batch in self._batches(ids):
+            out[batch.index] = self._calibrated(self.backend.forward(batch, base=False).logits)
+        return out
+
     # -- stages ----------------------------------------------------------
+    def _batches(self, ids: Sequence[Sequence[int]]) -> Iterator[TokenBatch]:
+        return token_batches(ids, self.settings.batch_size, self.backend.pad_id,
+                             max_batch_tokens=self.settings.max_batch_tokens)
+
+    def _calibrated(self, logits: np.ndarray | None) -> np.ndarray:
+        assert logits is not None
+        return calibrated_probabilities(logits, self.backend.temperature)
+
     def _analyze(self, texts: list[str]) -> list[MessageAnalysis]:
         from analyzer.langid import detect_languages
         from analyzer.pii import redact_batch
@@ -126,10 +158,9 @@ class TextAnalyzer:
         lang_list = langs["lang"].tolist()
         redactions = redact_batch(texts, lang_list, use_ner=self.use_ner)
         clean = [r.text for r in redactions]
-        with self._lock, torch.inference_mode():
-            probs, theme_matches = self._encode_messages(clean)
-            sentences = self._sentence_sentiment(clean, lang_list) if self.sentence_level else [[] for _ in clean]
-        results = self.sentiment.results(probs)
+        probs, theme_matches = self._encode_messages(clean)
+        sentences = self._sentence_sentiment(clean, lang_list) if self.sentence_level else [[] for _ in clean]
+        results = sentiment_results(probs, self.backend.labels)
         return [
             MessageAnalysis(clean[i], lang_list[i], float(langs["lang_confidence"].iloc[i]), redactions[i].types,
                             results[i], sentences[i], theme_matches[i])
@@ -142,27 +173,25 @@ class TextAnalyzer:
         A text longer than the encoder's window is cut into consecutive windows; its sentiment
         and its theme embedding are the token-weighted means over its windows.
         """
-        enc, start = self.encoder, self.sentiment.start_layer
-        encodings = self._tokenizer.encode_batch([enc.prefix + t for t in texts])
+        be = self.backend
+        encodings = self._tokenizer.encode_batch([be.prefix + t for t in texts])
         windows = [(i, e) for i, top in enumerate(encodings) for e in [top, *top.overflowing]]
         n_win = len(windows)
         win_probs = np.zeros((n_win, 3), dtype=np.float32)
-        win_pooled = np.zeros((n_win, enc.dim), dtype=np.float32)
-        win_tokens: list[np.ndarray] = [np.zeros((0, enc.dim), np.float32)] * n_win
-        for batch in enc.batches([e.ids for _, e in windows], self.settings.batch_size):
-            trunk = enc.trunk(batch, start)
-            win_probs[batch.index] = self.sentiment.probabilities_from_logits(
-                self.sentiment.logits_from_trunk(trunk, batch.attention_mask))
-            hidden = enc.branch(trunk, batch.attention_mask, start)
-            win_pooled[batch.index] = mean_pool(hidden, batch.attention_mask).numpy()
-            lengths = batch.attention_mask.sum(1).tolist()
+        win_pooled = np.zeros((n_win, be.dim), dtype=np.float32)
+        win_tokens: list[np.ndarray] = [np.zeros((0, be.dim), np.float32)] * n_win
+        for batch in self._batches([e.ids for _, e in windows]):
+            fwd = be.forward(batch)
+            assert fwd.hidden is not None
+            win_probs[batch.index] = self._calibrated(fwd.logits)
+            win_pooled[batch.index] = mean_pool_np(fwd.hidden, batch.mask)
             for row, w in enumerate(batch.index):
-                win_tokens[w] = hidden[row, : lengths[row]].numpy()
+                win_tokens[w] = fwd.hidden[row, : batch.lengths[row]]
 
         owner = np.array([i for i, _ in windows])
         weight = np.array([len(e.ids) for _, e in windows], dtype=np.float32)
         probs = np.zeros((len(texts), 3), dtype=np.float32)
-        pooled = np.zeros((len(texts), enc.dim), dtype=np.float32)
+        pooled = np.zeros((len(texts), be.dim), dtype=np.float32)
         np.add.at(probs, owner, win_probs * weight[:, None])
         np.add.at(pooled, owner, win_pooled * weight[:, None])
         probs /= probs.sum(1, keepdims=True)
@@ -210,7 +239,7 @@ class TextAnalyzer:
 
     def _evidence(self, text: str, offsets: list[tuple[int, int]], contrib: np.ndarray, theme_id: str,
                   probability: float) -> ThemeMatch:
-        shift = len(self.encoder.prefix)
+        shift = len(self.backend.prefix)
         # Only tokens of the message itself (not the prefix or special tokens) can be evidence.
         content = [j for j, (a, b) in enumerate(offsets) if b > a and a >= shift]
         if not content:
@@ -236,9 +265,8 @@ class TextAnalyzer:
         flat_multi = [(i, a, b) for i, sp in zip(multi, spans, strict=True) if len(sp) > 1 for a, b in sp]
         if not flat_multi:
             return out
-        probs = self.sentiment.predict_proba(self.encoder, [texts[i][a:b] for i, a, b in flat_multi],
-                                             batch_size=self.settings.batch_size)
-        for (i, a, b), r in zip(flat_multi, self.sentiment.results(probs), strict=True):
+        probs = self.sentiment_proba([texts[i][a:b] for i, a, b in flat_multi])
+        for (i, a, b), r in zip(flat_multi, sentiment_results(probs, self.backend.labels), strict=True):
             out[i].append(SentenceSentiment(a, b, r.label, round(r.score, 4)))
         return out
 
@@ -267,21 +295,18 @@ _LOAD_LOCK = threading.Lock()
 
 
 def load_analyzer(settings: Settings | None = None, *, taxonomy: str | Path | None = None) -> TextAnalyzer:
-    """Load the encoder, the sentiment model and the theme model once per process."""
-    from analyzer.registry import load_encoder
-
+    """Load the inference backend (encoder + sentiment model) and the theme model once per process."""
     settings = settings or get_settings()
-    key = (settings.encoder, str(settings.models_dir), str(taxonomy or settings.taxonomy or ""))
+    key = (settings.backend, settings.encoder, str(settings.models_dir), str(taxonomy or settings.taxonomy or ""))
     with _LOAD_LOCK:
         if key not in _ANALYZERS:
-            encoder = load_encoder(settings.encoder, settings)
-            sentiment = SentimentModel.load(settings.models_dir / "sentiment", encoder)
+            backend = load_backend(settings)
             tax = load_taxonomy(taxonomy or settings.taxonomy)
             themes = ThemeClassifier.load(settings.models_dir / "themes", tax)
+            analyzer = TextAnalyzer(backend, themes, settings=settings)
             missing = [t for k, t in enumerate(tax.themes) if not themes.trained_[k]]
             if missing:
                 # User-added themes: prototypes from their descriptions and examples.
-                seeds = {t.id: encoder.encode(t.seed_texts()) for t in tax.themes}
-                themes.add_prototypes(seeds)
-            _ANALYZERS[key] = TextAnalyzer(encoder, sentiment, themes, settings=settings)
+                themes.add_prototypes({t.id: analyzer.encode(t.seed_texts()) for t in tax.themes})
+            _ANALYZERS[key] = analyzer
         return _ANALYZERS[key]

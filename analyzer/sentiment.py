@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import copy
 import json
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -21,20 +20,16 @@ from torch import nn
 from analyzer.data import SENTIMENT_LABELS
 from analyzer.encoder import Batch, TextEncoder, mean_pool, run_layers
 from analyzer.errors import ModelNotFoundError
+from analyzer.sentiment_scores import (
+    ARTIFACT_META,
+    ARTIFACT_WEIGHTS,
+    SentimentResult,
+    polarity_scores,
+    sentiment_results,
+)
 
 __all__ = ["SentimentHead", "SentimentModel", "SentimentResult"]
 
-ARTIFACT_WEIGHTS = "sentiment.safetensors"
-ARTIFACT_META = "sentiment.json"
-
-
-@dataclass(frozen=True)
-class SentimentResult:
-    """A sentiment decision with its calibrated probabilities."""
-
-    label: str
-    score: float
-    probabilities: dict[str, float] = field(default_factory=dict)
 
 
 class SentimentHead(nn.Module):
@@ -93,15 +88,10 @@ class SentimentModel:
     @staticmethod
     def scores(probabilities: np.ndarray) -> np.ndarray:
         """Polarity score in [-1, 1]: ``p_positive - p_negative``."""
-        return probabilities[:, 2] - probabilities[:, 0]
+        return polarity_scores(probabilities)
 
     def results(self, probabilities: np.ndarray) -> list[SentimentResult]:
-        scores = self.scores(probabilities)
-        return [
-            SentimentResult(self.labels[int(np.argmax(p))], float(s),
-                            {lab: float(v) for lab, v in zip(self.labels, p, strict=True)})
-            for p, s in zip(probabilities, scores, strict=True)
-        ]
+        return sentiment_results(probabilities, self.labels)
 
     # -- persistence -----------------------------------------------------
     def save(self, folder: Path, meta: dict) -> None:

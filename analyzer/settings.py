@@ -40,8 +40,14 @@ class Settings(BaseSettings):
     encoder: str = Field(default="e5-small", description="Encoder name in the model registry, or a local folder.")
     datasets_dir: Path = Field(default_factory=lambda: _PACKAGE_DIR.parent.parent / "shared" / "datasets",
                                description="Folder with the public evaluation datasets.")
+    backend: str = Field(default="onnx", pattern="^(onnx|torch)$",
+                         description="Inference engine: 'onnx' (ONNX Runtime, int8, the fast default) or "
+                                     "'torch' (PyTorch fp32, the reference the heads were trained with).")
     num_threads: int = Field(default=2, ge=1, description="CPU threads for the encoder.")
     batch_size: int = Field(default=64, ge=1, description="Texts per encoder forward pass.")
+    max_batch_tokens: int = Field(default=4096, ge=64,
+                                  description="Most tokens (rows x padded width) in one forward pass: short "
+                                              "messages travel in large batches, long ones in small batches.")
     max_tokens: int = Field(default=256, ge=8, le=512, description="Tokens kept per text by the encoder.")
     chunk_rows: int = Field(default=2000, ge=1, description="Rows per streamed chunk in batch file analysis.")
     max_text_chars: int = Field(default=20_000, ge=1, description="Longer texts are rejected, not truncated.")

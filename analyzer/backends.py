@@ -1,0 +1,230 @@
+"""Inference backends: the encoder's trunk, the sentiment branch and the base branch, on
+ONNX Runtime (int8, the default fast path) or on PyTorch (fp32, the reference).
+
+Both take the same :class:`TokenBatch` (right-padded token ids) and return the same
+:class:`Forward` (raw sentiment logits, base-encoder token states), so the pipeline above
+them does not know which one runs.  The trunk runs once per batch; each branch only when its
+output is asked for (a sentence-level sentiment pass needs no theme embedding, a prototype
+embedding needs no sentiment).
+
+The ONNX graphs are built from the same weights by :mod:`analyzer.onnx_build`, cached under
+``Settings.cache_dir/onnx/<fingerprint>``, once, by ``darkfeedback build-encoder`` or on
+first use; nothing is downloaded.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+
+from analyzer.errors import ConfigError, ModelNotFoundError
+from analyzer.sentiment_scores import ARTIFACT_META
+from analyzer.settings import Settings
+
+if TYPE_CHECKING:
+    from tokenizers import Tokenizer
+
+    from analyzer.encoder import TextEncoder
+    from analyzer.sentiment import SentimentModel
+
+__all__ = ["Backend", "Forward", "OnnxBackend", "TokenBatch", "TorchBackend", "load_backend", "mean_pool_np",
+           "token_batches"]
+
+
+@dataclass
+class TokenBatch:
+    """Right-padded token ids of some texts, with their positions in the caller's list."""
+
+    index: np.ndarray  # positions in the caller's list
+    input_ids: np.ndarray  # int64 [B, T]
+    lengths: np.ndarray  # int64 [B]: real tokens per row
+
+    @property
+    def mask(self) -> np.ndarray:
+        """``[B, T]`` float32, 1 on real tokens."""
+        width = self.input_ids.shape[1]
+        return (np.arange(width)[None, :] < self.lengths[:, None]).astype(np.float32)
+
+
+@dataclass
+class Forward:
+    """What one forward pass produced; a part not asked for is None."""
+
+    logits: np.ndarray | None  # [B, n_labels] sentiment logits, before temperature
+    hidden: np.ndarray | None  # [B, T, D] base-encoder token states (theme embeddings, evidence)
+
+
+def token_batches(ids: Sequence[Sequence[int]], batch_size: int, pad_id: int, *,
+                  max_batch_tokens: int | None = None) -> Iterator[TokenBatch]:
+    """Length-sorted batches, so padding is small; ``TokenBatch.index`` restores the order.
+
+    With ``max_batch_tokens``, a batch also stops growing once ``rows x width`` would pass it:
+    short chat messages then travel in large batches and long reviews in small ones.
+    """
+    order = np.argsort([len(x) for x in ids], kind="stable")
+    start = 0
+    while start < len(order):
+        stop = min(start + batch_size, len(order))
+        if max_batch_tokens:
+            # ``order`` is sorted by length, so the last row of a batch sets its width.
+            while stop - start > 1 and (stop - start) * len(ids[order[stop - 1]]) > max_batch_tokens:
+                stop -= 1
+        idx = order[start:stop]
+        lengths = np.array([len(ids[i]) for i in idx], dtype=np.int64)
+        input_ids = np.full((len(idx), int(lengths.max())), pad_id, dtype=np.int64)
+        for row, i in enumerate(idx):
+            input_ids[row, : lengths[row]] = ids[i]
+        yield TokenBatch(idx, input_ids, lengths)
+        start = stop
+
+
+def mean_pool_np(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Average of the token vectors that are not padding: ``[B, T, D] -> [B, D]``."""
+    summed = np.einsum("btd,bt->bd", hidden, mask)
+    return np.asarray(summed / np.clip(mask.sum(1, keepdims=True), 1.0, None), dtype=np.float32)
+
+
+class Backend(Protocol):
+    """What the pipeline needs from an inference engine."""
+
+    name: str
+    tokenizer: Tokenizer  # the base encoder's, truncating at ``max_tokens``
+    prefix: str
+    pad_id: int
+    dim: int
+    labels: tuple[str, ...]
+    temperature: float
+    window_tokens: int  # the text length the sentiment model was trained on
+    sentiment_meta: dict[str, Any]
+
+    def forward(self, batch: TokenBatch, *, sentiment: bool = True, base: bool = True) -> Forward: ...
+
+
+class TorchBackend:
+    """The fp32 PyTorch path: :class:`TextEncoder` + :class:`SentimentModel` as trained."""
+
+    name = "torch"
+
+    def __init__(self, encoder: TextEncoder, sentiment: SentimentModel) -> None:
+        self.encoder, self.sentiment = encoder, sentiment
+        self.tokenizer = encoder.tokenizer
+        self.prefix, self.pad_id, self.dim = encoder.prefix, encoder._pad_id, encoder.dim
+        self.labels = tuple(sentiment.labels)
+        self.temperature = sentiment.temperature
+        self.sentiment_meta = sentiment.meta
+        self.window_tokens = int(sentiment.meta.get("config", {}).get("max_tokens", encoder.max_tokens))
+        self._lock = threading.Lock()
+
+    def forward(self, batch: TokenBatch, *, sentiment: bool = True, base: bool = True) -> Forward:
+        import torch
+
+        from analyzer.encoder import Batch
+
+        mask = torch.from_numpy(batch.mask).long()
+        tb = Batch(batch.index, torch.from_numpy(batch.input_ids), mask)
+        # torch modules are not safe to share between threads mid-forward (API workers).
+        with self._lock, torch.inference_mode():
+            trunk = self.encoder.trunk(tb, self.sentiment.start_layer)
+            logits = self.sentiment.logits_from_trunk(trunk, mask).float().numpy() if sentiment else None
+            hidden = (self.encoder.branch(trunk, mask, self.sentiment.start_layer).float().numpy()
+                      if base else None)
+        return Forward(logits, hidden)
+
+
+class OnnxBackend:
+    """The int8 ONNX Runtime path: three sessions (trunk, sentiment branch, base branch)."""
+
+    name = "onnx"
+
+    def __init__(self, folder: Path, tokenizer: Tokenizer, *, prefix: str, pad_id: int,
+                 sentiment_meta: dict[str, Any], num_threads: int) -> None:
+        import onnxruntime as ort
+
+        meta = json.loads((folder / "graphs.json").read_text())
+        opts = ort.SessionOptions()
+        # One process, its own cores: intra-op threads do the work; inter-op parallelism only
+        # oversubscribes a small machine.
+        opts.intra_op_num_threads = num_threads
+        opts.inter_op_num_threads = 1
+        opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        opts.log_severity_level = 3
+        self.sessions = {g: ort.InferenceSession(str(folder / f"{g}.onnx"), opts, providers=["CPUExecutionProvider"])
+                         for g in ("trunk", "sentiment", "base")}
+        head = np.load(folder / "classifier.npz")
+        self._w, self._b = head["weight"].astype(np.float32), head["bias"].astype(np.float32)
+        self.folder = folder
+        self.tokenizer, self.prefix, self.pad_id = tokenizer, prefix, pad_id
+        self.dim = int(meta["hidden_size"])
+        self.labels = tuple(meta["labels"])
+        self.temperature = float(meta["temperature"])
+        self.quantized = bool(meta["quantized"])
+        self.sentiment_meta = sentiment_meta
+        self.window_tokens = int(sentiment_meta.get("config", {}).get("max_tokens", 256))
+        # An InferenceSession may be run from several threads, but the API's worker threads
+        # gain nothing from that on two cores; one forward at a time keeps latency predictable.
+        self._lock = threading.Lock()
+
+    def forward(self, batch: TokenBatch, *, sentiment: bool = True, base: bool = True) -> Forward:
+        feeds = {"input_ids": batch.input_ids.astype(np.int32), "lengths": batch.lengths.astype(np.int32)}
+        with self._lock:
+            trunk = self.sessions["trunk"].run(None, feeds)[0]
+            branch_feeds = {"hidden_in": trunk, "lengths": feeds["lengths"]}
+            logits = None
+            if sentiment:
+                top = self.sessions["sentiment"].run(None, branch_feeds)[0]
+                logits = mean_pool_np(top, batch.mask) @ self._w.T + self._b
+            hidden = self.sessions["base"].run(None, branch_feeds)[0] if base else None
+        return Forward(logits, hidden)
+
+
+def onnx_folder(settings: Settings, *, rebuild: bool = False, quantize: bool = True) -> Path:
+    """The cached ONNX graphs for the current encoder and sentiment model, built if missing."""
+    from analyzer.onnx_build import build_onnx_graphs, graphs_fingerprint
+    from analyzer.registry import encoder_folder
+
+    if settings.encoder != "e5-small":
+        raise ConfigError(f"the ONNX backend is built for the 'e5-small' encoder; got encoder {settings.encoder!r}. "
+                          "Use DARKFEEDBACK_BACKEND=torch for other encoders.")
+    enc_dir, sent_dir = encoder_folder("e5-small", settings), settings.models_dir / "sentiment"
+    if not (sent_dir / ARTIFACT_META).is_file():
+        raise ModelNotFoundError(f"no sentiment model in {sent_dir}; train one with `darkfeedback train-sentiment` "
+                                 "or set DARKFEEDBACK_MODELS_DIR.")
+    tag = graphs_fingerprint(enc_dir, sent_dir) + ("" if quantize else "-fp32")
+    folder = settings.cache_dir / "onnx" / tag
+    if rebuild or not (folder / "graphs.json").is_file():
+        build_onnx_graphs(enc_dir, sent_dir, folder, quantize=quantize)
+    return folder
+
+
+def load_backend(settings: Settings) -> Backend:
+    """The backend named by ``Settings.backend`` ("onnx" or "torch"), loaded once per call."""
+    if settings.backend == "torch":
+        from analyzer.registry import load_encoder
+        from analyzer.sentiment import SentimentModel
+
+        encoder = load_encoder(settings.encoder, settings)
+        return TorchBackend(encoder, SentimentModel.load(settings.models_dir / "sentiment", encoder))
+    from tokenizers import Tokenizer
+
+    from analyzer.registry import E5_PREFIX, encoder_folder
+
+    try:
+        import onnxruntime  # noqa: F401
+    except ImportError as exc:
+        raise ModelNotFoundError("the ONNX backend needs onnxruntime: pip install onnxruntime, "
+                                 "or set DARKFEEDBACK_BACKEND=torch") from exc
+    folder = onnx_folder(settings)
+    tokenizer = Tokenizer.from_file(str(encoder_folder("e5-small", settings) / "tokenizer.json"))
+    tokenizer.no_padding()
+    tokenizer.enable_truncation(max_length=settings.max_tokens)
+    meta = json.loads((settings.models_dir / "sentiment" / ARTIFACT_META).read_text())
+    config = json.loads((encoder_folder("e5-small", settings) / "config.json").read_text())
+    return OnnxBackend(folder, tokenizer, prefix=E5_PREFIX, pad_id=int(config.get("pad_token_id", 0) or 0),
+                       sentiment_meta=meta, num_threads=settings.num_threads)
