@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 OUT ?= out/demo
 
-.PHONY: install demo test lint evaluate train clean
+.PHONY: install demo test lint evaluate train bench clean
 
 install: $(VENV)/.installed
 
@@ -23,7 +23,7 @@ demo: install
 	$(BIN)/darkfeedback analyze datasets/sample/messages.csv -o $(OUT)/analysed.csv --no-resume
 
 lint: install
-	$(BIN)/ruff check analyzer tests
+	$(BIN)/ruff check analyzer tests benchmarks api
 	$(BIN)/mypy
 
 test: install lint
@@ -32,6 +32,11 @@ test: install lint
 
 evaluate: install
 	$(BIN)/darkfeedback evaluate --out models/metrics.json
+
+# Speed: naive per-text fp32 baseline vs the optimized path, one run (~15 min; run it on an idle machine).
+bench: install
+	$(BIN)/darkfeedback build-encoder
+	$(BIN)/python benchmarks/speed.py --json out/speed.json
 
 train: install
 	$(BIN)/darkfeedback train-sentiment
