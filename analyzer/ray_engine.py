@@ -76,6 +76,9 @@ __all__ = [
 ProcessFactory = Callable[[Settings], ProcessFn]
 
 SOURCE_FILE_COL = "source_file"
+_CHUNK_COL = "_chunk"
+_PAYLOAD_COL = "_payload"
+_CHUNKS_PER_FILE = 1 << 40
 _INSTALL_HINT = "pip install 'dark-feedback[ray]'"
 _DEFAULT_OBJECT_STORE = 1 << 30  # 1 GiB for a Ray started here; a cluster keeps its own setting
 
@@ -190,9 +193,9 @@ def _read_validated(batch: dict[str, np.ndarray], *, keep: str, mapping: ColumnM
     """Read each shard of ``batch`` chunk by chunk and validate it; yield its valid or rejected rows."""
     import pyarrow as pa
 
-    for path, rel in zip(batch["path"], batch["rel"], strict=True):
+    for index, path, rel in zip(batch["index"], batch["path"], batch["rel"], strict=True):
         reader = iter_raw_chunks(Path(str(path)), fmt, chunk_rows, encoding=encoding, delimiter=delimiter)
-        for chunk in reader:
+        for k, chunk in enumerate(reader):
             part = validate_chunk(chunk.frame, mapping, max_text_chars=max_text_chars)
             frame = part.valid if keep == "valid" else part.rejected
             if frame.empty:
@@ -200,7 +203,14 @@ def _read_validated(batch: dict[str, np.ndarray], *, keep: str, mapping: ColumnM
             if with_file:
                 frame = frame.assign(**{SOURCE_FILE_COL: str(rel)})
             # Converted here exactly as the local Parquet writer does (ChunkWriter._write_part).
-            yield pa.Table.from_pandas(frame.reset_index(drop=True), preserve_index=False)
+            table = pa.Table.from_pandas(frame.reset_index(drop=True), preserve_index=False)
+            if keep == "valid":
+                # One row per chunk: Ray merges and splits blocks freely but never splits a row, so
+                # the actor gets back exactly this chunk, the frame the local engine processes.
+                yield pa.table({_CHUNK_COL: pa.array([int(index) * _CHUNKS_PER_FILE + k], pa.int64()),
+                                _PAYLOAD_COL: pa.array([_ipc(table)], pa.large_binary())})
+            else:
+                yield table
 
 
 def _to_pandas(table: pa.Table) -> pd.DataFrame:
@@ -214,16 +224,17 @@ class _AnalyzeActor:
     def __init__(self, make_process: ProcessFactory, settings: Settings) -> None:
         self.process = make_process(settings)
 
-    def __call__(self, batch: pa.Table) -> pa.Table:
+    def __call__(self, batch: pa.Table) -> Iterator[pa.Table]:
         import pyarrow as pa
 
-        valid = _to_pandas(batch)
-        source_file = valid.pop(SOURCE_FILE_COL) if SOURCE_FILE_COL in valid.columns else None
-        out = _run_process(self.process, valid)
-        if source_file is not None:
-            out[SOURCE_FILE_COL] = source_file.to_numpy()
-        # The local engine's Parquet writer converts exactly this way (ChunkWriter._write_part).
-        return pa.Table.from_pandas(out.reset_index(drop=True), preserve_index=False)
+        for blob in batch.column(_PAYLOAD_COL).to_pylist():
+            valid = _to_pandas(_from_ipc(blob))
+            source_file = valid.pop(SOURCE_FILE_COL) if SOURCE_FILE_COL in valid.columns else None
+            out = _run_process(self.process, valid)
+            if source_file is not None:
+                out[SOURCE_FILE_COL] = source_file.to_numpy()
+            # Converted as the local Parquet writer converts each chunk (ChunkWriter._write_part).
+            yield pa.Table.from_pandas(out.reset_index(drop=True), preserve_index=False)
 
 
 def _finalize_shards(folder: Path) -> list[Path]:
@@ -263,6 +274,29 @@ def _replace_dir(tmp: Path, final: Path) -> None:
         final.unlink()
     os.replace(tmp, final)
     fsync_dir(final.parent)
+
+
+def _run_passes(ray: Any, ctx: Any, items: list[dict[str, Any]], read_kwargs: dict[str, Any], tmp_out: Path,
+                tmp_rej: Path, make_process: ProcessFactory, worker_settings: Settings, num_workers: int,
+                cpus_per_worker: float) -> None:
+    sources = ray.data.from_items(items, override_num_blocks=len(items))
+    # Pass 1 (no model): rejected rows; cheap, and it fails fast on an unreadable input.
+    rejected = sources.map_batches(_read_validated, batch_size=1, batch_format="numpy",
+                                   fn_kwargs={"keep": "rejected", **read_kwargs})
+    rejected.write_parquet(str(tmp_rej))
+    # Pass 2: valid rows through the actor pool, processed reader chunk by reader chunk. Every
+    # chunk (one row) is its own block, so chunks spread over the actors instead of travelling
+    # together in 128 MiB blocks to one of them.
+    ctx.target_max_block_size = 1
+    valid = sources.map_batches(_read_validated, batch_size=1, batch_format="numpy", num_cpus=0,
+                                fn_kwargs={"keep": "valid", **read_kwargs})
+    analysed = valid.map_batches(
+        _AnalyzeActor, batch_size=None, batch_format="pyarrow", zero_copy_batch=False,
+        compute=ray.data.ActorPoolStrategy(size=num_workers), num_cpus=cpus_per_worker,
+        fn_constructor_kwargs={"make_process": make_process, "settings": worker_settings},
+    )
+    # Writers take no CPU slot: the actors may hold every CPU of a small cluster.
+    analysed.write_parquet(str(tmp_out), ray_remote_args={"num_cpus": 0})
 
 
 def run_batch_ray(
@@ -329,7 +363,8 @@ def run_batch_ray(
     worker_settings = settings.model_copy(update={"num_threads": max(1, int(cpus_per_worker))})
     read_kwargs = {"mapping": mapping, "fmt": in_ff, "chunk_rows": chunk_rows, "encoding": encoding,
                    "delimiter": delimiter, "max_text_chars": settings.max_text_chars, "with_file": is_dir}
-    items = [{"path": str(f), "rel": f.relative_to(src).as_posix() if is_dir else f.name} for f in files]
+    items = [{"index": i, "path": str(f), "rel": f.relative_to(src).as_posix() if is_dir else f.name}
+             for i, f in enumerate(files)]
     run_id = uuid.uuid4().hex[:8]
     tmp_out = dst.with_name(f".{dst.name}.ray-{run_id}")
     tmp_rej = rej.with_name(f".{rej.name}.ray-{run_id}")
@@ -337,25 +372,15 @@ def run_batch_ray(
     try:
         with ray_session(address, num_cpus=local_cpus, object_store_memory=object_store_memory) as ray:
             ctx = ray.data.DataContext.get_current()
+            saved = (ctx.execution_options.preserve_order, ctx.target_max_block_size)
             ctx.execution_options.preserve_order = True  # shards in input order, as the local output
             ctx.enable_progress_bars = False
             ctx.print_on_execution_start = False
-            sources = ray.data.from_items(items, override_num_blocks=len(items))
-
-            # Pass 1 (no model): rejected rows; cheap, and it fails fast on an unreadable input.
-            rejected = sources.map_batches(_read_validated, batch_size=1, batch_format="numpy",
-                                           fn_kwargs={"keep": "rejected", **read_kwargs})
-            rejected.write_parquet(str(tmp_rej))
-            # Pass 2: valid rows through the actor pool, one reader chunk per batch.
-            valid = sources.map_batches(_read_validated, batch_size=1, batch_format="numpy", num_cpus=0,
-                                        fn_kwargs={"keep": "valid", **read_kwargs})
-            analysed = valid.map_batches(
-                _AnalyzeActor, batch_size=None, batch_format="pyarrow", zero_copy_batch=False,
-                compute=ray.data.ActorPoolStrategy(size=num_workers), num_cpus=cpus_per_worker,
-                fn_constructor_kwargs={"make_process": make_process, "settings": worker_settings},
-            )
-            # Writers take no CPU slot: the actors may hold every CPU of a small cluster.
-            analysed.write_parquet(str(tmp_out), ray_remote_args={"num_cpus": 0})
+            try:
+                _run_passes(ray, ctx, items, read_kwargs, tmp_out, tmp_rej, make_process, worker_settings,
+                            num_workers, cpus_per_worker)
+            finally:
+                ctx.execution_options.preserve_order, ctx.target_max_block_size = saved
     except Exception as exc:
         shutil.rmtree(tmp_out, ignore_errors=True)
         shutil.rmtree(tmp_rej, ignore_errors=True)
