@@ -173,15 +173,15 @@ def test_activity_drop_only_when_unlikely_under_own_rate() -> None:
     assert pd.isna(s.loc["new", "activity_drop_pct"])
 
 
-def test_lapsed_after_twice_own_gap_and_at_least_60_days() -> None:
-    # "weekly" quiet 70 days (>= 60 and >> 2 x 7): lapsed. "rare" (gap ~120 d) quiet 70 days: not yet.
-    # "recent" weekly buyer quiet 40 days: past 2 x gap but under the 60-day floor: not lapsed.
+def test_lapsed_after_twice_own_gap_and_at_least_30_days() -> None:
+    # "weekly" quiet 70 days (>= 30 and >> 2 x 7): lapsed. "rare" (gap ~120 d) quiet 70 days: not yet.
+    # "recent" weekly buyer quiet 20 days: past 2 x gap but under the 30-day floor: not lapsed.
     rows = [("weekly", _days_before(70 + 7 * k), "purchase", 5.0, "web") for k in range(40)]
     rows += [("rare", _days_before(70 + 120 * k), "purchase", 5.0, "web") for k in range(3)]
-    rows += [("recent", _days_before(40 + 7 * k), "purchase", 5.0, "web") for k in range(40)]
+    rows += [("recent", _days_before(20 + 7 * k), "purchase", 5.0, "web") for k in range(40)]
     s = _signals(_population_rows(rows))
     assert s.loc["weekly", "lapsed"] and not s.loc["rare", "lapsed"] and not s.loc["recent", "lapsed"]
-    assert s.loc["weekly", "lapse_horizon_days"] == pytest.approx(60.0)
+    assert s.loc["weekly", "lapse_horizon_days"] == pytest.approx(30.0)
     assert s.loc["rare", "lapse_horizon_days"] > 100  # twice its (population-shrunk) typical gap
     # A rare buyer who used to log in every 3 days and went silent with everything for 70 days has
     # lapsed: inactivity is judged against their rhythm of any own activity, not purchases alone.

@@ -40,7 +40,8 @@ def test_default_model_is_additive_and_explains_in_both_languages() -> None:
     x = signal_features(facts)
     assert list(x.columns) == list(SIGNAL_CODES)
     assert x.loc["a", "purchase_drop"] == pytest.approx(0.62) and x.loc["b", "purchase_drop"] == 0.0
-    assert x.loc["b", "inactivity"] == 1.0 and x.loc["a", "negative_tone"] == 0.75
+    # 3 negative of the last 4, shrunk by one pseudo-message: 3 / 5.
+    assert x.loc["b", "inactivity"] == 1.0 and x.loc["a", "negative_tone"] == pytest.approx(0.6)
     model = RiskModel()
     _assert_additive(model, x, facts)
     reasons = {d["code"]: d for d in model.explain(x, facts).loc["a", "reasons"]}
@@ -113,3 +114,20 @@ def test_purchase_gap_and_activity_drop_signals_are_relative_and_explained() -> 
     assert reasons["activity_drop"]["text_es"].startswith("su actividad (accesos, visitas, clics) cayó un 80 %")
     assert reasons["activity_drop"]["text_en"].startswith("their activity (logins, page views, clicks) fell 80 %")
     assert expl.loc["rare", "reasons"] == []
+
+
+def test_fit_with_signs_never_explains_a_risk_signal_as_protective() -> None:
+    from analyzer.foresight.fusion import SIGNAL_SIGNS
+
+    rng = np.random.default_rng(1)
+    n = 2000
+    x = pd.DataFrame({"signal": rng.random(n), "quirk": rng.random(n), "positive_tone": rng.random(n)})
+    # In this training sample the "quirk" risk signal happens to go with LESS churn.
+    y = (rng.random(n) < 1 / (1 + np.exp(-(-1.0 + 2.5 * x["signal"] - 1.5 * x["quirk"])))).astype(int)
+    free = RiskModel().fit(x, y)
+    assert free.weights["quirk"] < -0.5
+    signed = RiskModel().fit(x, y, signs={"signal": 1, "quirk": 1, "positive_tone": SIGNAL_SIGNS["positive_tone"]})
+    assert signed.weights["quirk"] >= 0 and signed.weights["positive_tone"] <= 0 and signed.weights["signal"] > 1.5
+    _assert_additive(signed, x.iloc[:30])
+    with pytest.raises(ConfigError, match="signs"):
+        RiskModel().fit(x, y, signs={"nope": 1})

@@ -63,3 +63,35 @@ def test_message_signals_carry_the_evidence() -> None:
 def test_vader_stand_in_scores_in_range() -> None:
     scores = vader_score_fn()(["This is great, thank you!", "This is terrible and useless.", "ok"])
     assert scores.shape == (3,) and scores[0] > 0.3 > -0.3 > scores[1] and np.all(np.abs(scores) <= 1)
+
+
+def test_cusum_accumulates_sustained_drops_not_one_sour_turn() -> None:
+    from analyzer.foresight.shift import TurnShiftConfig, cusum_drop_scores
+
+    steady_then_down = [0.5, 0.5, 0.5, -0.2, -0.2, -0.2, -0.2]
+    one_sour = [0.5, 0.5, 0.5, -0.2, 0.5, 0.5, 0.5]
+    c_down = cusum_drop_scores(steady_then_down, alpha=0.2, k=0.1, prior=0.5)
+    c_one = cusum_drop_scores(one_sour, alpha=0.2, k=0.1, prior=0.5)
+    assert c_down[:3].tolist() == [0.0, 0.0, 0.0] and np.all(np.diff(c_down[3:]) > 0)
+    assert c_one.max() == pytest.approx(0.6) and c_one[-1] < c_one[3]
+    # Online: later turns never change earlier statistics.
+    assert cusum_drop_scores(steady_then_down[:5], alpha=0.2, k=0.1, prior=0.5).tolist() == pytest.approx(
+        c_down[:5].tolist())
+    flags = TurnShiftConfig(alpha=0.2, k=0.1, h=1.0).flags(steady_then_down, prior=0.5)
+    assert flags.tolist() == [False, False, False, False, True, True, True]
+    with pytest.raises(Exception, match="alpha"):
+        cusum_drop_scores([0.1], alpha=2.0)
+
+
+def test_quotes_are_redacted_text_with_date_and_channel() -> None:
+    msgs = pd.DataFrame({
+        "message_id": ["q1", "q2"], "customer_id": "a",
+        "timestamp": pd.to_datetime(["2024-06-01", "2024-06-05"], utc=True), "channel": ["chat", "email"],
+        "text_redacted": ["Todo bien", "Nadie contesta al [PHONE]"],
+        "sentiment_label": ["positive", "negative"], "sentiment_score": [0.8, -0.9],
+        "themes": [[], ["support_responsiveness"]],
+    })
+    sig = compute_message_signals(validate_messages(msgs).valid, pd.Timestamp("2024-06-10", tz="UTC")).iloc[0]
+    assert sig["negative_message_ids"] == ["q2"]
+    assert sig["message_quotes"] == {"q2": {"message_id": "q2", "date": "2024-06-05", "channel": "email",
+                                            "text": "Nadie contesta al [PHONE]"}}

@@ -50,6 +50,7 @@ __all__ = [
 ACTIONS: frozenset[str] = frozenset(
     {"priority_call", "help_resource", "relevant_offer", "delivery_followup", "thank_you_referral", "win_back"})
 SEVERITIES: tuple[str, ...] = ("info", "low", "medium", "high", "critical")
+DEFAULT_SEVERITY: dict[str, float] = {"low": 0.10, "medium": 0.20, "high": 0.35, "critical": 0.50}
 ALERT_COLUMNS: tuple[str, ...] = (
     "alert_id", "customer_id", "alerted_at", "risk", "severity", "cause", "reasons", "action", "rule",
     "justification", "justification_es", "justification_en", "value_tier", "segment",
@@ -83,8 +84,7 @@ class Rule:
 @dataclass(frozen=True)
 class RuleTable:
     rules: tuple[Rule, ...]
-    severity: dict[str, float] = field(default_factory=lambda: {"low": 0.3, "medium": 0.5, "high": 0.7,
-                                                                "critical": 0.85})
+    severity: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_SEVERITY))
     cooldown_days: float = 14.0
     win_back: bool = True   # one info alert when a customer lapses (False: lapsed customers are silent)
     # "customer": within the cooldown a customer gets no second risk alert, whatever its main
@@ -166,7 +166,7 @@ def load_rules(path: str | Path | None = None) -> RuleTable:
             min_risk=None if when.get("min_risk") is None else float(when["min_risk"]),
             max_risk=None if when.get("max_risk") is None else float(when["max_risk"]),
         ))
-    sev = {"low": 0.3, "medium": 0.5, "high": 0.7, "critical": 0.85, **(raw.get("severity") or {})}
+    sev = {**DEFAULT_SEVERITY, **(raw.get("severity") or {})}
     levels = [float(sev[k]) for k in ("low", "medium", "high", "critical")]
     if levels != sorted(levels) or not all(0 < v < 1 for v in levels):
         raise ConfigError(f"{where}: severity thresholds must rise low < medium < high < critical "
@@ -288,7 +288,13 @@ def compute_alerts_detailed(messages: pd.DataFrame | None, events: pd.DataFrame 
     risk = risk_model.explain(x, facts)
     risk["severity"] = [table.severity_of(r) for r in risk["risk"]]
     lapsed_col = facts["lapsed"] if "lapsed" in facts.columns else pd.Series(False, index=facts.index)
-    risk["lapsed"] = lapsed_col.reindex(risk.index).fillna(False).astype(bool)
+    lapsed = lapsed_col.reindex(risk.index).fillna(False).astype(bool)
+    if "last_message_at" in facts.columns and "lapse_horizon_days" in facts.columns:
+        # Writing to us is activity too: a customer silent in the event log who wrote recently has not lapsed.
+        since_msg = (as_of_ts - pd.to_datetime(facts["last_message_at"], utc=True)) / pd.Timedelta(days=1)
+        wrote = (since_msg < pd.to_numeric(facts["lapse_horizon_days"], errors="coerce")).reindex(risk.index)
+        lapsed &= ~wrote.fillna(False).astype(bool)
+    risk["lapsed"] = lapsed
 
     recent_alerts = _suppressed_by_history(history, as_of_ts, table.cooldown_days, table)
     won_back = _won_back_before(history, as_of_ts)

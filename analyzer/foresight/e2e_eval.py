@@ -141,7 +141,7 @@ def _upto(df: pd.DataFrame | None, ts: np.ndarray, as_of: pd.Timestamp) -> pd.Da
 
 def run_variant(messages: pd.DataFrame | None, events: pd.DataFrame | None, customers: pd.DataFrame,
                 as_ofs: Sequence[pd.Timestamp], *, model: RiskModel | None = None,
-                rules: RuleTable | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+                rules: RuleTable | None = None, keep_facts: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Run :func:`compute_alerts_detailed` at each ``as_of`` with the alert history fed back.
 
     Returns ``(risk, alerts)``: every profiled customer's risk, severity level and main cause
@@ -167,7 +167,11 @@ def run_variant(messages: pd.DataFrame | None, events: pd.DataFrame | None, cust
                               "n_messages": _facts_col(res.facts, "n_messages", r.index)})
         # The model inputs too (``x_<signal>``), so other weights can be replayed without recomputing.
         xs = res.signals.reindex(r.index).add_prefix("x_").reset_index(drop=True)
-        risks.append(pd.concat([frame, xs], axis=1))
+        parts = [frame, xs]
+        if keep_facts:  # the numeric facts behind the signals, for experiments with other signals
+            num = res.facts.reindex(r.index).select_dtypes("number").add_prefix("f_").reset_index(drop=True)
+            parts.append(num)
+        risks.append(pd.concat(parts, axis=1))
         a = res.alerts.loc[~res.alerts["cause"].astype(str).str.startswith("opportunity:")]
         a = a[["customer_id", "cause", "severity", "risk", "rule"]].assign(as_of=as_of)
         a.attrs = {}  # compute_alerts hangs its rejected rows here; concat cannot compare frames
@@ -287,6 +291,18 @@ def _pr_curve(risk: pd.DataFrame, truth: pd.DataFrame, cfg: SimulationConfig, th
     return pd.DataFrame(rows)
 
 
+def _calibration(risk: pd.DataFrame, truth: pd.DataFrame, horizon_days: int) -> dict[str, float]:
+    """Brier score (and the base-rate Brier) of the weekly risks of live customers vs "churns within H days"."""
+    live = risk.loc[~risk["lapsed"].astype(bool)] if "lapsed" in risk.columns else risk
+    y, _ = _outcome(live, truth.set_index("customer_id")["churn_date"], horizon_days)
+    p = live["risk"].to_numpy(dtype=float)
+    if not len(y):
+        return {"brier": float("nan"), "brier_base_rate": float("nan"), "mean_risk": float("nan"),
+                "churn_rate_90d": float("nan")}
+    return {"brier": float(np.mean((p - y) ** 2)), "brier_base_rate": float(np.mean((y.mean() - y) ** 2)),
+            "mean_risk": float(p.mean()), "churn_rate_90d": float(y.mean())}
+
+
 def _recall_at(curve: pd.DataFrame, p: float) -> float:
     ok = curve.loc[curve["precision"] >= p - 1e-12, "recall"]
     return float(ok.max()) if len(ok) else 0.0
@@ -321,14 +337,15 @@ def evaluate_end_to_end(config: SimulationConfig | None = None, text_fn: TextFn 
     analysed = cached(messages_raw[_MESSAGE_COLUMNS])
     as_ofs = _as_ofs(cfg, step_days)
     inputs = {"joined": (analysed, events), "text_only": (analysed, None), "behaviour_only": (None, events)}
-    thresholds = np.round(np.arange(0.10, 0.96, 0.025), 3)
+    thresholds = np.asarray(np.round(np.concatenate([np.arange(0.02, 0.2, 0.01), np.arange(0.2, 0.96, 0.025)]), 3))
     rows, curves, risks = [], {}, {}
     for v in variants:
         msgs, evs = inputs[v]
         risk, alerts = run_variant(msgs, evs, customers, as_ofs, model=model, rules=table)
         curve = _pr_curve(risk, truth, cfg, thresholds, horizon_days=horizon_days, cooldown_days=table.cooldown_days,
                           scope=table.cooldown_scope)
-        row: dict[str, Any] = {"variant": v, "precision_at_k": precision_at_k(risk, truth, k, horizon_days)}
+        row: dict[str, Any] = {"variant": v, "precision_at_k": precision_at_k(risk, truth, k, horizon_days),
+                               **_calibration(risk, truth, horizon_days)}
         row.update(score_alerts(alerts, truth, cfg, horizon_days))
         for p in precision_levels:
             row[f"recall@p={p:g}"] = _recall_at(curve, p)
@@ -421,6 +438,8 @@ def e2e_tables(*, quick: bool = False, seed: int | None = None, cache_path: str 
     rec = [c for c in res.columns if c.startswith("recall@")]
     yield ("Recall at equal precision (each variant's alert bar moved to reach the precision)",
            res[["variant", "equal_precision", *rec]])
+    yield ("Calibration of the weekly risks (live customers; label: churns within 90 days)",
+           res[["variant", "mean_risk", "churn_rate_90d", "brier", "brier_base_rate"]])
     sweep_cfg = replace(cfg, n_customers=min(cfg.n_customers, 600))
     sw = sweep(sweep_cfg, cached, params=sweep_params or SWEEP, step_days=14)
     cols = ["parameter", "value", "variant", "precision_at_k", "alert_precision", "recall", "median_lead_days",

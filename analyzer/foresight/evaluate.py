@@ -241,19 +241,15 @@ def evaluate_shift(score_fn: ScoreFn | None = None) -> pd.DataFrame:
                  for ak, c in cusums.items()}
         (a, k), (_, h, tau_c) = max(tuned.items(), key=lambda kv: kv[1][0])
         c_test = cusums[(a, k)][~is_tune]
-        # Score adjusted by the sustained drop: s_t - beta * C_t <= tau. beta = 0 is the
-        # per-message threshold, so the tuned detector can only match or beat it on MWOZ.
-        adj: dict[tuple[float, float, float], tuple[float, float]] = {}
-        for (a2, k2), c in cusums.items():
-            for beta in (0.0, 0.1, 0.25, 0.5, 1.0):
-                stat = -(turns["score"].to_numpy() - beta * c)
-                f1, neg_tau, _ = _best_f1(y_tune, stat[is_tune], np.zeros(int(is_tune.sum())), -taus[::-1],
-                                          np.array([0.0]))
-                adj[(a2, k2, beta)] = (f1, -neg_tau)
-        (a3, k3, beta3), (_, tau3) = max(adj.items(), key=lambda kv: (kv[1][0], -kv[0][2]))
-        adj_test = (turns["score"].to_numpy() - beta3 * cusums[(a3, k3)])[~is_tune] <= tau3
         name = "dissatisfied turn (sat<=2)" if target == "y" else "onset of dissatisfaction"
         cond = "" if tau_c >= 1.0 else f", score <= {tau_c:g}"
+        c_tune = cusums[(a, k)][is_tune]
+        on_tune = {  # the same rules on the tuning corpus: its F1 is what chose them
+            "per-message": tune["score"].to_numpy() <= best_tau,
+            "drop": (tune["drop"].to_numpy() >= best_d) & (tune["score"].to_numpy() <= best_t),
+            "cusum": (c_tune >= h) & (tune["score"].to_numpy() <= tau_c),
+        }
+        f1_tune = {m: f1_score(y_tune, f, zero_division=0) for m, f in on_tune.items()}
         preds = {
             "no change (never flags)": np.zeros_like(y_test),
             "flag every turn": np.ones_like(y_test),
@@ -262,11 +258,12 @@ def evaluate_shift(score_fn: ScoreFn | None = None) -> pd.DataFrame:
                 ((test["drop"] >= best_d) & (test["score"] <= best_t)).to_numpy(),
             f"tone shift, CUSUM vs EWMA baseline (alpha {a:g}, k {k:g}, h >= {h:g}{cond})":
                 ((c_test >= h) & (test["score"].to_numpy() <= tau_c)),
-            f"tone shift, score minus sustained drop (alpha {a3:g}, k {k3:g}, s - {beta3:g} C <= {tau3:g})":
-                adj_test,
         }
-        for method, pred in preds.items():
-            rows.append({"target": name, "method": method, **_prf(y_test, np.asarray(pred, dtype=int)),
+        tune_f1 = [0.0, f1_score(y_tune, np.ones_like(y_tune), zero_division=0), f1_tune["per-message"],
+                   f1_tune["drop"], f1_tune["cusum"]]
+        for (method, pred), ft in zip(preds.items(), tune_f1, strict=True):
+            rows.append({"target": name, "method": method, "f1_mwoz": float(ft),
+                         **_prf(y_test, np.asarray(pred, dtype=int)),
                          "positives": int(y_test.sum()), "turns": len(y_test), "scorer": scorer_name,
                          "tuned_on": "MWOZ", "reported_on": "SGD"})
     return pd.DataFrame(rows)
@@ -328,7 +325,7 @@ model (slow the first time: about 22,000 distinct turns, then read from the text
 DEFAULT_CACHE_DIR = Path("out") / "foresight"
 """Where analysed texts are cached between runs (git-ignored ``out/``, relative to the working folder)."""
 
-_SHIFT_COLS = ["target", "method", "precision", "recall", "f1", "flagged", "positives", "scorer"]
+_SHIFT_COLS = ["target", "method", "f1_mwoz", "precision", "recall", "f1", "flagged", "positives"]
 
 
 def run_evaluations(parts: Sequence[str] = ("shift", "behaviour", "telco", "e2e"), *, quick: bool = False,

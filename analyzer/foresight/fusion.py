@@ -10,10 +10,11 @@ intensity (0 = absent, 1 = as strong as it gets) built by :func:`signal_features
 behaviour and message facts.
 
 Without labels the default weights below are used: hand-set priors (in log-odds) that rank
-churn intent and a tone shift above softer hints, with a base rate of 10 %. They are NOT
-calibrated on anyone's data; with labels, :meth:`RiskModel.fit` learns weights by logistic
-regression and calibrates them (Platt scaling on out-of-fold scores, folded back into the
-weights so the explanation stays additive).
+churn intent and a tone shift above softer hints, with the text/behaviour balance and the
+calibration set on a simulated TUNING population (see :data:`DEFAULT_BIAS`); they are not
+fitted on any real customer's data. With labels, :meth:`RiskModel.fit` learns weights by
+logistic regression (optionally sign-constrained) and calibrates them (Platt scaling on
+out-of-fold scores, folded back into the weights so the explanation stays additive).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ __all__ = [
     "DEFAULT_BIAS",
     "DEFAULT_WEIGHTS",
     "SIGNAL_CODES",
+    "SIGNAL_SIGNS",
     "RiskModel",
     "build_facts",
     "reason_texts",
@@ -42,25 +44,38 @@ __all__ = [
 ]
 
 DEFAULT_WEIGHTS: dict[str, float] = {
-    "churn_intent": 2.5,          # says they are leaving: strongest single sign
-    "tone_shift": 1.5,            # tone fell vs their own baseline
-    "negative_tone": 1.2,         # share of negative messages among the last k
-    "complaints": 0.8,            # complaint themes in the recent window
-    "purchase_drop": 1.3,         # purchase frequency vs own 6-month mean
-    "no_purchase_expected": 1.2,  # gap since the last purchase unusual for their OWN rate
-    "activity_drop": 1.0,         # logins / page views / clicks fell vs own baseline
-    "inactivity": 1.2,            # 30 / 60 days without activity
-    "channel_abandonment": 0.5,   # stopped using a channel they used regularly
-    "repeated_errors": 0.8,       # several errors in two weeks
-    "unanswered_tickets": 1.2,    # tickets waiting past the SLA
-    "campaign_nonresponse": 0.4,  # ignores campaigns they used to open
-    "positive_tone": -1.2,        # protective: recent messages are positive
+    "churn_intent": 1.34,          # says they are leaving: strongest single sign
+    "tone_shift": 0.8,             # tone fell vs their own baseline
+    "negative_tone": 0.64,         # negative messages among the last k (shrunk: one message is not a pattern)
+    "complaints": 0.43,            # complaint themes in the recent window
+    "purchase_drop": 0.93,         # purchase frequency vs own 6-month mean, beyond the batch's noise
+    "no_purchase_expected": 0.86,  # gap since the last purchase unusual for their OWN rate
+    "activity_drop": 0.71,         # logins / page views / clicks fell vs own baseline, beyond noise
+    "inactivity": 0.86,            # 30 / 60 days without activity
+    "channel_abandonment": 0.36,   # stopped using a channel they used regularly
+    "repeated_errors": 0.57,       # several errors in two weeks
+    "unanswered_tickets": 0.86,    # tickets waiting past the SLA
+    "campaign_nonresponse": 0.29,  # ignores campaigns they used to open
+    "positive_tone": -0.64,        # protective: recent messages are positive
     # A level, not a change: likely no purchase in 90 days (BG/NBD) -- true of every naturally
     # rare buyer, so the label-free prior gives it no weight; RiskModel.fit may learn one where
     # labels say rare buyers do churn (e.g. a "no purchase in 90 days" target).
     "low_purchase_rate": 0.0,
 }
-DEFAULT_BIAS = -2.2  # logit of a 10 % base rate when no signal fires
+DEFAULT_BIAS = -3.72  # no signal at all: a 2.4 % chance of churning within 90 days
+"""How the label-free defaults were set (``analyzer.foresight.e2e_eval.calibrate_defaults``
+reproduces the last step):
+
+1. hand-set priors in log-odds ranking the signals (churn intent > tone shift > behaviour
+   drops > softer hints);
+2. the text weights scaled by 0.75 against the behaviour weights: the ratio that gave the
+   joined model the best recall at equal alert precision on the TUNING population of the
+   simulator (``SimulationConfig(seed=101)``; 0.25 / 0.5 / 0.75 / 1.0 tried);
+3. Platt scaling of that score on the same tuning population (label: churns within 90 days),
+   folded into weights and bias, so the risk is a probability there (slope 0.71, intercept
+   -2.15). Reported numbers come from other seeds. With your own churn labels,
+   :meth:`RiskModel.fit` replaces all of this.
+"""
 SIGNAL_CODES: tuple[str, ...] = tuple(DEFAULT_WEIGHTS)
 
 
@@ -98,7 +113,9 @@ def signal_features(facts: pd.DataFrame, behaviour_config: BehaviourConfig | Non
     shift_on = facts["shift_detected"].fillna(False).astype(bool) if "shift_detected" in facts else False
     x["tone_shift"] = np.where(shift_on, np.clip(_col(facts, "shift_magnitude"), 0, 1), 0.0)
     n_last = _col(facts, "n_last")
-    x["negative_tone"] = (_col(facts, "n_negative_last") / n_last.where(n_last > 0)).fillna(0.0)
+    # Share of negative messages among the last k, shrunk by one pseudo-message: a single
+    # negative message (0.5) is not yet a pattern; 3 of 4 give 0.6, 4 of 4 give 0.8.
+    x["negative_tone"] = (_col(facts, "n_negative_last") / (n_last + 1.0).where(n_last > 0)).fillna(0.0)
     x["complaints"] = np.clip(_list_len_counts(facts) / 3.0, 0, 1)
     x["purchase_drop"] = np.clip(_col(facts, "purchase_drop_pct"), 0, 1)
     # How unusual the current purchase gap is for the customer's own rate: p_gap is a p-value
@@ -125,7 +142,7 @@ def signal_features(facts: pd.DataFrame, behaviour_config: BehaviourConfig | Non
                                          np.where(before > 0, 1.0, 0.5), 0.0)
     # 0 up to a 30 % chance of no purchase in the horizon, 1 from 80 % (the former level signal).
     x["low_purchase_rate"] = np.clip((_col(facts, "p_no_purchase") - 0.3) / 0.5, 0, 1)
-    x["positive_tone"] = (_col(facts, "n_positive_last") / n_last.where(n_last > 0)).fillna(0.0)
+    x["positive_tone"] = (_col(facts, "n_positive_last") / (n_last + 1.0).where(n_last > 0)).fillna(0.0)
     return x[list(SIGNAL_CODES)].astype(float)
 
 
@@ -334,6 +351,33 @@ def reason_texts(code: str, facts_row: Mapping[str, Any] | None,
 
 # --------------------------------------------------------------------------- the model
 
+SIGNAL_SIGNS: dict[str, int] = {c: (-1 if c == "positive_tone" else 1) for c in SIGNAL_CODES}
+"""Direction of each built-in signal: risk signals can only raise the risk, positive tone only lower it."""
+
+
+def _logistic(Z: np.ndarray, y: np.ndarray, C: float,
+              bounds: list[tuple[float | None, float | None]] | None) -> tuple[np.ndarray, float]:
+    """L2 logistic regression (sklearn's objective: ``C * sum(log-loss) + ||w||^2 / 2``), optionally
+    with bounds on the weights; returns ``(weights, intercept)``."""
+    if bounds is None:
+        lr = LogisticRegression(C=C, max_iter=2000).fit(Z, y)
+        return lr.coef_[0].astype(float), float(lr.intercept_[0])
+    from scipy import optimize
+
+    def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        w, b0 = theta[:-1], theta[-1]
+        z = Z @ w + b0
+        grad_z = 1.0 / (1.0 + np.exp(-z)) - y
+        value = C * float(np.sum(np.logaddexp(0.0, z) - y * z)) + 0.5 * float(w @ w)
+        return value, np.append(C * (Z.T @ grad_z) + w, C * grad_z.sum())
+
+    start = np.zeros(Z.shape[1] + 1)
+    start[-1] = float(np.log(max(y.mean(), 1e-6) / max(1 - y.mean(), 1e-6)))
+    res = optimize.minimize(loss, start, jac=True, method="L-BFGS-B", bounds=[*bounds, (None, None)],
+                            options={"maxiter": 5000})
+    return np.asarray(res.x[:-1], dtype=float), float(res.x[-1])
+
+
 @dataclass
 class RiskModel:
     """Additive log-odds risk model: ``logit(p) = bias + sum(weights[c] * x[c])``.
@@ -349,11 +393,13 @@ class RiskModel:
     calibration_: tuple[float, float] | None = None
 
     def fit(self, features: pd.DataFrame, labels: pd.Series | np.ndarray, *, C: float = 1.0,
-            n_splits: int = 5, random_state: int = 0) -> RiskModel:
+            n_splits: int = 5, random_state: int = 0, signs: Mapping[str, int] | None = None) -> RiskModel:
         """Logistic regression on ``features`` plus Platt calibration on out-of-fold scores.
 
         Calibration is an affine map of the logit, so it is folded into bias and weights and
-        contributions still add up exactly.
+        contributions still add up exactly. ``signs`` constrains weights (``+1``: >= 0, ``-1``:
+        <= 0; e.g. :data:`SIGNAL_SIGNS`), so that a risk signal can never be explained as
+        protective because of a quirk of the training data.
         """
         X = self._matrix(features, fitting=True)
         y = np.asarray(labels).astype(int)
@@ -367,17 +413,24 @@ class RiskModel:
         sd[sd == 0] = 1.0
         Z = (X - mu) / sd
         n_splits = int(min(n_splits, np.bincount(y).min()))
+        bounds: list[tuple[float | None, float | None]] | None = None
+        if signs is not None:
+            unknown = sorted(set(signs) - set(features.columns))
+            if unknown or not set(signs.values()) <= {-1, 1}:
+                raise ConfigError(f"signs must map feature columns to +1 or -1; received {dict(signs)} "
+                                  f"(unknown columns: {unknown}).")
+            limits: dict[int, tuple[float | None, float | None]] = {1: (0.0, None), -1: (None, 0.0)}
+            bounds = [limits.get(signs.get(c, 0), (None, None)) for c in features.columns]
         oof = np.zeros(len(y))
         if n_splits >= 2:
             for tr, te in StratifiedKFold(n_splits, shuffle=True, random_state=random_state).split(Z, y):
-                fold = LogisticRegression(C=C, max_iter=2000).fit(Z[tr], y[tr])
-                oof[te] = fold.decision_function(Z[te])
-        lr = LogisticRegression(C=C, max_iter=2000).fit(Z, y)
+                w_f, b_f = _logistic(Z[tr], y[tr], C, bounds)
+                oof[te] = Z[te] @ w_f + b_f
+        w_std, b_std = _logistic(Z, y, C, bounds)
         a, b = 1.0, 0.0
         if n_splits >= 2:
             platt = LogisticRegression(C=1e6, max_iter=2000).fit(oof.reshape(-1, 1), y)
             a, b = float(platt.coef_[0, 0]), float(platt.intercept_[0])
-        w_std, b_std = lr.coef_[0], float(lr.intercept_[0])
         w_raw = w_std / sd
         self.weights = {c: float(a * w) for c, w in zip(features.columns, w_raw, strict=True)}
         self.bias = float(a * (b_std - np.sum(w_std * mu / sd)) + b)
