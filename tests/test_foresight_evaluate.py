@@ -36,3 +36,22 @@ def test_shift_table_has_baselines_and_is_not_degenerate() -> None:
     assert main.loc["no change (never flags)", "f1"] == 0.0
     shift = main.loc[main.index.str.startswith("tone shift")].iloc[0]
     assert shift["f1"] > main.loc["flag every turn", "f1"]
+
+
+def test_one_command_prints_the_tables() -> None:
+    from typer.testing import CliRunner
+
+    from analyzer.cli import app
+
+    res = CliRunner().invoke(app, ["evaluate-foresight", "--only", "telco", "--only", "behaviour"])
+    assert res.exit_code == 0, res.output
+    assert "ibm_telco_churn" in res.output and "online_retail" in res.output and "BG/NBD" in res.output
+    bad = CliRunner().invoke(app, ["evaluate-foresight", "--only", "astrology"])
+    assert bad.exit_code == 1 and "unknown evaluation" in bad.output
+
+
+def test_shift_detectors_are_online_and_tuned_on_mwoz_only() -> None:
+    t = evaluate_shift()
+    onset = t.loc[t["target"] == "onset of dissatisfaction"].set_index("method")
+    # The tuning corpus F1 is reported next to the test F1: what chose the thresholds is visible.
+    assert (onset["f1_mwoz"] >= 0).all() and onset.index.str.contains("CUSUM").any()

@@ -50,9 +50,14 @@ from analyzer.foresight.fusion import RiskModel
 from analyzer.foresight.simulate import SimulationConfig, simulate_population
 
 __all__ = [
+    "REPORT_SEED",
+    "SWEEP",
+    "TUNING_SEED",
     "VARIANTS",
     "CachedTextFn",
     "TextFn",
+    "calibrate_defaults",
+    "e2e_tables",
     "evaluate_end_to_end",
     "main",
     "replay_alerts",
@@ -391,6 +396,36 @@ def sweep(base: SimulationConfig | None = None, text_fn: TextFn | None = None, *
             row.attrs = {}  # per-run curves and risk tables stay with evaluate_end_to_end's result
             frames.append(row)
     return pd.concat(frames, ignore_index=True)
+
+
+def calibrate_defaults(config: SimulationConfig | None = None, text_fn: TextFn | None = None, *,
+                       model: RiskModel | None = None, step_days: int = 7,
+                       horizon_days: int = 90) -> tuple[RiskModel, tuple[float, float]]:
+    """Platt-scale ``model`` (default: the label-free defaults) on a simulated TUNING population.
+
+    Runs the joined variant weekly on ``config`` (default ``SimulationConfig(seed=TUNING_SEED)``),
+    fits ``logit' = a * logit + c`` against "churns within ``horizon_days``" on live customers,
+    and returns the model with ``a`` and ``c`` folded into weights and bias, and ``(a, c)``.
+    This is the last step behind :data:`~analyzer.foresight.fusion.DEFAULT_WEIGHTS`: run on the
+    defaults themselves it returns ``a`` close to 1 and ``c`` close to 0.
+    """
+    from sklearn.linear_model import LogisticRegression
+
+    cfg = config or SimulationConfig(seed=TUNING_SEED)
+    base = model or RiskModel()
+    cached = text_fn if isinstance(text_fn, CachedTextFn) else CachedTextFn(text_fn, loader=_default_text_fn)
+    events, messages_raw, customers, truth = simulate_population(cfg)
+    risk, _ = run_variant(cached(messages_raw[_MESSAGE_COLUMNS]), events, customers, _as_ofs(cfg, step_days),
+                          model=base)
+    live = risk.loc[~risk["lapsed"].astype(bool)]
+    y, _ = _outcome(live, truth.set_index("customer_id")["churn_date"], horizon_days)
+    x = live[[f"x_{c}" for c in base.weights]].set_axis(list(base.weights), axis=1)
+    logit = base.decision_function(x)
+    platt = LogisticRegression(C=1e6, max_iter=2000).fit(logit.reshape(-1, 1), y.astype(int))
+    a, c = float(platt.coef_[0, 0]), float(platt.intercept_[0])
+    scaled = RiskModel(weights={k: a * w for k, w in base.weights.items()}, bias=a * base.bias + c, calibrated=True,
+                       calibration_=(a, c))
+    return scaled, (a, c)
 
 
 # --------------------------------------------------------------------------- command line
