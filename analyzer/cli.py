@@ -314,6 +314,20 @@ def build_encoder(
         _fail(str(exc))
 
 
+@app.command("calibrate-onnx")
+def calibrate_onnx_cmd(
+    per_source: Annotated[int, typer.Option("--per-source", min=16, help="Training texts per source.")] = 400,
+) -> None:
+    """Measure the activation ranges of the int8 ONNX graphs on training texts (models/sentiment/onnx_ranges.json)."""
+    from analyzer.training import run_calibrate_onnx
+
+    try:
+        path = run_calibrate_onnx(per_source=per_source, log=_err.print)
+    except AnalyzerError as exc:
+        _fail(str(exc))
+    _out.print(f"activation ranges written to {escape(str(path))}; `darkfeedback build-encoder` rebuilds the graphs")
+
+
 @app.command("train-sentiment")
 def train_sentiment_cmd(
     out: Annotated[Path | None, typer.Option("--out", help="Artifact folder (default: MODELS_DIR/sentiment).")] = None,

