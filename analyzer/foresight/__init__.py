@@ -22,7 +22,7 @@ from analyzer.foresight.alerts import (
 from analyzer.foresight.behaviour import BehaviourConfig, compute_behaviour_signals
 from analyzer.foresight.bgnbd import BGNBD, rfm_summary
 from analyzer.foresight.files import AlertRun, read_input_table, run_alerts
-from analyzer.foresight.fusion import RiskModel, build_facts, signal_features
+from analyzer.foresight.fusion import SIGNAL_SIGNS, RiskModel, build_facts, signal_features
 from analyzer.foresight.schemas import validate_customers, validate_events, validate_messages
 from analyzer.foresight.shift import (
     ShiftConfig,
@@ -35,6 +35,7 @@ from analyzer.foresight.shift import (
 __all__ = [
     "ALERT_COLUMNS",
     "BGNBD",
+    "SIGNAL_SIGNS",
     "AlertResult",
     "AlertRun",
     "BehaviourConfig",

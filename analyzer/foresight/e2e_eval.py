@@ -326,8 +326,8 @@ def evaluate_end_to_end(config: SimulationConfig | None = None, text_fn: TextFn 
     ``median_lead_days``, ``false_alerts_per_1000``, ``late_alerts_per_1000`` at the rule table's
     default alert bar, then ``recall@p`` for each precision level and ``recall@equal_p`` at
     ``equal_precision`` (the lowest default-bar precision of the variants: every variant is
-    moved to that same precision). ``attrs`` carries the PR curves, the weekly risk tables and
-    the simulation summary.
+    moved to that same precision; never below the lowest of ``precision_levels``). ``attrs``
+    carries the PR curves, the weekly risk tables and the simulation summary.
     """
     cfg = config or SimulationConfig()
     unknown = set(variants) - set(VARIANTS)
@@ -357,7 +357,11 @@ def evaluate_end_to_end(config: SimulationConfig | None = None, text_fn: TextFn 
         rows.append(row)
         curves[v], risks[v] = curve, risk
     out = pd.DataFrame(rows)
-    equal_p = float(out["alert_precision"].min())
+    # The lowest default-bar precision of the variants that raised a timely alert at all, and
+    # never below the lowest listed level: a variant with no alert (precision NaN or 0 on a small
+    # population) must not make "equal precision" mean "any precision".
+    valid = out["alert_precision"].loc[out["alert_precision"] > 0]
+    equal_p = max(float(valid.min()) if len(valid) else 0.0, float(min(precision_levels)))
     out["equal_precision"] = equal_p
     out["recall@equal_p"] = [_recall_at(curves[v], equal_p) for v in out["variant"]]
     targets = _targets(truth, cfg)
@@ -478,7 +482,8 @@ def e2e_tables(*, quick: bool = False, seed: int | None = None, cache_path: str 
     sweep_cfg = replace(cfg, n_customers=min(cfg.n_customers, 600))
     sw = sweep(sweep_cfg, cached, params=sweep_params or SWEEP, step_days=14)
     cols = ["parameter", "value", "variant", "precision_at_k", "alert_precision", "recall", "median_lead_days",
-            "false_alerts_per_1000", "equal_precision", "recall@equal_p", "recall@p=0.1"]
+            "false_alerts_per_1000", "recall@p=0.05", "recall@p=0.1", "recall@p=0.15", "equal_precision",
+            "recall@equal_p"]
     yield (f"Sweep, seed {cfg.seed}, {sweep_cfg.n_customers} customers, two-week steps (one parameter moved at a "
            f"time, the others at their defaults)", sw[cols])
     log(f"text core time: {cached.seconds:.1f} s for {len(cached.cache)} distinct texts")
