@@ -40,6 +40,7 @@ bench: install
 
 train: install
 	$(BIN)/darkfeedback train-sentiment
+	$(BIN)/darkfeedback calibrate-onnx
 	$(BIN)/darkfeedback train-themes
 
 clean:

@@ -15,6 +15,7 @@ first use; nothing is downloaded.
 from __future__ import annotations
 
 import json
+import shutil
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -203,6 +204,10 @@ def onnx_folder(settings: Settings, *, rebuild: bool = False, quantize: bool = T
     folder = settings.cache_dir / "onnx" / tag
     if rebuild or not (folder / "graphs.json").is_file():
         build_onnx_graphs(enc_dir, sent_dir, folder, quantize=quantize)
+        # Graphs of earlier weights are of no further use (a process still using one keeps its open files).
+        for old in folder.parent.iterdir():
+            if old.is_dir() and old.name.split("-")[0] != tag.split("-")[0] and (old / "graphs.json").is_file():
+                shutil.rmtree(old, ignore_errors=True)
     return folder
 
 

@@ -41,10 +41,12 @@ from analyzer.sentiment_scores import ARTIFACT_META, ARTIFACT_WEIGHTS
 __all__ = ["FORMAT_VERSION", "GRAPHS", "RANGES_FILE", "build_onnx_graphs", "calibrate_ranges", "graphs_fingerprint"]
 
 #: Bumped whenever the graphs change shape, so caches built by older code are rebuilt.
-FORMAT_VERSION = 4
+FORMAT_VERSION = 5
 RANGES_FILE = "onnx_ranges.json"
 #: Activations whose calibrated range is wider than this keep their matrix product in fp32.
 _MAX_STATIC_RANGE = 16.0
+#: Products whose input gets its outlier channels smoothed into the weights (see ``_smooth``).
+_SMOOTHED_NODE = ".FfnIn"
 GRAPHS = ("trunk", "sentiment", "base")
 _OPSET = 17
 _IR_VERSION = 8  # ONNX 1.10+, what opset 17 requires
@@ -175,12 +177,15 @@ def build_onnx_graphs(encoder_dir: Path, sentiment_dir: Path, out_dir: Path, *, 
     meta = json.loads((sentiment_dir / ARTIFACT_META).read_text())
     models, head = _fp32_models(encoder_dir, sentiment_dir)
     ranges_path = sentiment_dir / RANGES_FILE
-    ranges = json.loads(ranges_path.read_text())["ranges"] if quantize and ranges_path.is_file() else None
+    calibration = json.loads(ranges_path.read_text()) if quantize and ranges_path.is_file() else None
+    ranges = dict(calibration["ranges"]) if calibration else None
     start = int(meta["start_layer"])
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=out_dir.name + ".", dir=out_dir.parent))
     try:
         for name, model in models.items():
+            if calibration and ranges and calibration.get("channels", {}).get(name):
+                ranges[name] = _smooth(model, calibration["channels"][name], ranges[name])
             onnx.checker.check_model(model)
             fp32 = tmp / f"{name}.fp32.onnx"
             onnx.save(model, str(fp32))
@@ -286,7 +291,7 @@ def _fix_activation_ranges(model, ranges: dict[str, list[float]]) -> None:
 
 
 def calibrate_ranges(encoder_dir: Path, sentiment_dir: Path, texts: list[str], *, tokenizer, prefix: str,
-                     batch_size: int = 32) -> dict[str, dict[str, list[float]]]:
+                     batch_size: int = 32) -> dict[str, dict]:
     """Min and max of every activation that the int8 graphs quantize, over ``texts``.
 
     Run on the fp32 graphs; the tensors are the inputs of the matrix products (embedding output,
@@ -297,7 +302,9 @@ def calibrate_ranges(encoder_dir: Path, sentiment_dir: Path, texts: list[str], *
     import onnxruntime as ort
 
     models, _ = _fp32_models(encoder_dir, sentiment_dir)
-    sessions, watched = {}, {}
+    sessions: dict = {}
+    watched: dict[str, list[str]] = {}
+    smoothable: dict[str, set[str]] = {}
     for name, model in models.items():
         # The tensors DynamicQuantizeLinear would read: inputs of the MatMul and Attention nodes.
         names = sorted({n.input[0] for n in model.graph.node if n.op_type in ("MatMul", "Attention")})
@@ -307,7 +314,9 @@ def calibrate_ranges(encoder_dir: Path, sentiment_dir: Path, texts: list[str], *
         opts = ort.SessionOptions()
         opts.log_severity_level = 3
         sessions[name] = ort.InferenceSession(model.SerializeToString(), opts, providers=["CPUExecutionProvider"])
+        smoothable[name] = {n.input[0] for n in model.graph.node if n.name.endswith(_SMOOTHED_NODE)}
     ranges: dict[str, dict[str, list[float]]] = {g: {} for g in models}
+    channels: dict[str, dict[str, np.ndarray]] = {g: {} for g in models}
 
     def record(graph: str, outputs: list, lengths: np.ndarray) -> np.ndarray:
         out_names = [o.name for o in sessions[graph].get_outputs()]
@@ -319,6 +328,10 @@ def calibrate_ranges(encoder_dir: Path, sentiment_dir: Path, texts: list[str], *
             lo, hi = float(real.min()), float(real.max())
             old = ranges[graph].get(tname, [lo, hi])
             ranges[graph][tname] = [min(old[0], lo), max(old[1], hi)]
+            if tname in smoothable[graph]:
+                both = np.stack([real.min(0), real.max(0)])
+                prev = channels[graph].get(tname, both)
+                channels[graph][tname] = np.stack([np.minimum(prev[0], both[0]), np.maximum(prev[1], both[1])])
         return np.asarray(outputs[out_names.index("hidden_out")])
 
     ids = [e.ids for e in tokenizer.encode_batch([prefix + t for t in texts])]
@@ -331,10 +344,48 @@ def calibrate_ranges(encoder_dir: Path, sentiment_dir: Path, texts: list[str], *
         trunk = record("trunk", sessions["trunk"].run(None, {"input_ids": input_ids, "lengths": lengths}), lengths)
         for branch in ("sentiment", "base"):
             record(branch, sessions[branch].run(None, {"hidden_in": trunk, "lengths": lengths}), lengths)
-    return ranges
+    return {"ranges": ranges,
+            "channels": {g: {t: np.round(v, 4).tolist() for t, v in c.items()} for g, c in channels.items()}}
 
 
-def write_ranges(sentiment_dir: Path, ranges: dict[str, dict[str, list[float]]], *, source: str) -> Path:
+def write_ranges(sentiment_dir: Path, calibration: dict[str, dict], *, source: str) -> Path:
+    """Store what :func:`calibrate_ranges` measured beside the sentiment model."""
     path = sentiment_dir / RANGES_FILE
-    path.write_text(json.dumps({"format": FORMAT_VERSION, "source": source, "ranges": ranges}, indent=1) + "\n")
+    path.write_text(json.dumps({"format": FORMAT_VERSION, "source": source, **calibration}) + "\n")
     return path
+
+
+def _smooth(model, channels: dict[str, list[list[float]]], ranges: dict[str, list[float]]) -> dict[str, list[float]]:
+    """Move the outlier channels of a product's input into its weights (SmoothQuant, alpha 0.5).
+
+    The input of each feed-forward layer (a LayerNorm output) has a few channels 10-20x larger
+    than the rest, so one 8-bit grid over all channels loses the small ones.  ``x @ W`` equals
+    ``(x / s) @ (diag(s) W)``; with ``s_j = sqrt(max|x_j| / max|W_j|)`` the divided input is even
+    across channels and the weights absorb the difference (per-channel weight scales keep them
+    precise).  A ``Mul`` by ``1/s`` is inserted before the product only: the LayerNorm output
+    itself still feeds the residual path unchanged.  Returns the ranges of the new tensors.
+    """
+    from onnx import helper, numpy_helper
+
+    inits = {i.name: i for i in model.graph.initializer}
+    new_ranges: dict[str, list[float]] = {}
+    nodes = []
+    for node in model.graph.node:
+        x = node.input[0] if node.input else ""
+        if node.op_type == "MatMul" and node.name.endswith(_SMOOTHED_NODE) and x in channels:
+            lo, hi = (np.asarray(v, dtype=np.float64) for v in channels[x])
+            w = numpy_helper.to_array(inits[node.input[1]]).astype(np.float64)
+            act = np.maximum(np.abs(lo), np.abs(hi)).clip(min=1e-5)
+            s = np.sqrt(act / np.abs(w).max(1).clip(min=1e-5)).clip(min=1e-3)
+            inits[node.input[1]].CopyFrom(numpy_helper.from_array((w * s[:, None]).astype(np.float32),
+                                                                   node.input[1]))
+            inv = f"{node.name}.smooth_inv"
+            model.graph.initializer.append(numpy_helper.from_array((1.0 / s).astype(np.float32), inv))
+            smoothed = f"{x}.smoothed_for_{node.name}"
+            nodes.append(helper.make_node("Mul", [x, inv], [smoothed], name=f"{node.name}.Smooth"))
+            node.input[0] = smoothed
+            new_ranges[smoothed] = [float((lo / s).min()), float((hi / s).max())]
+        nodes.append(node)
+    del model.graph.node[:]
+    model.graph.node.extend(nodes)
+    return {**ranges, **new_ranges}
