@@ -214,7 +214,7 @@ def bench_api(requests: int) -> list[dict[str, Any]]:
                                "--concurrency", "1"], env={**os.environ, "DARKFEEDBACK_BACKEND": name}, cwd=ROOT,
                               capture_output=True, text=True, timeout=900, check=True)
         results = json.loads(proc.stdout[proc.stdout.index("["):])
-        out[name] = next(r for r in results if r["endpoint"].startswith("analyze"))
+        out[name] = next(r for r in results if r["endpoint"].endswith("/v1/analyze"))
     return [{"section": f"API /v1/analyze, one message, {requests} requests in sequence", "unit": "ms",
              **{f"{k} p50": v["p50_ms"] for k, v in out.items()}, **{f"{k} p95": v["p95_ms"] for k, v in out.items()}}]
 
@@ -225,7 +225,7 @@ def _print(rows: list[dict[str, Any]]) -> None:
         values = {k: v for k, v in r.items() if k not in ("section", "unit", "note")}
         cells = "  ".join(f"{k} {v:,.1f}" if isinstance(v, float) else f"{k} {v}" for k, v in values.items())
         ratio = ""
-        if "naive" in values and "onnx" in values:
+        if r["unit"].endswith("/s") and "naive" in values and "onnx" in values:
             ratio = (f"  -> onnx/naive {values['onnx'] / values['naive']:.1f}x, "
                      f"onnx/torch {values['onnx'] / values['torch']:.1f}x")
         print(f"{r['section']} [{r['unit']}]: {cells}{ratio}" + (f"  ({r['note']})" if r.get("note") else ""))
@@ -236,6 +236,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="small sizes (CI): checks it runs, not the targets")
     ap.add_argument("--json", type=Path, help="also write the table as JSON here")
     ap.add_argument("--sections", default="encoder,e2e,api,memory")
+    ap.add_argument("--e2e-rows", type=int, help="rows of the end-to-end file (default 50,000; 500 with --quick)")
+    ap.add_argument("--naive-rows", type=int, help="rows the naive and torch baselines analyse (default 1,000)")
+    ap.add_argument("--memory-seconds", type=float, help="time limit of the full-pipeline memory run (default 150)")
     args = ap.parse_args(argv)
     q = args.quick
     sections = set(args.sections.split(","))
@@ -246,13 +249,15 @@ def main(argv: list[str] | None = None) -> int:
             rows += bench_encoder(_real_texts(), n=64 if q else 512, seconds=0.5 if q else 5.0)
             _print(rows[-2:])
         if "e2e" in sections:
-            rows += bench_end_to_end(work, rows=500 if q else 50_000, naive_rows=100 if q else 1_000)
+            rows += bench_end_to_end(work, rows=args.e2e_rows or (500 if q else 50_000),
+                                     naive_rows=args.naive_rows or (100 if q else 1_000))
             _print(rows[-2:])
         if "api" in sections:
             rows += bench_api(requests=20 if q else 200)
             _print(rows[-1:])
         if "memory" in sections:
-            rows += bench_memory(work, rows=20_000 if q else 1_000_000, limit_s=30 if q else 240)
+            rows += bench_memory(work, rows=20_000 if q else 1_000_000,
+                                 limit_s=args.memory_seconds or (30 if q else 150))
             _print(rows[-1:])
     print("\n== summary (targets on 2 cores: encoder >= 500 seq/s at 16 tokens; end-to-end >= 300 msg/s and "
           ">= 4x naive; API p95 <= 30 ms; peak <= 1.5 GB) ==")
