@@ -220,11 +220,12 @@ class TextAnalyzer:
         return probs, matches
 
     def _complaint_fallback(self, found: list[list[str]], p: np.ndarray, sentiment: np.ndarray) -> None:
-        """A negative message with no theme over its threshold gets its most likely complaint theme.
+        """A negative message with no theme over its threshold gets its likely complaint themes.
 
         Thresholds are fitted on mostly English data, where scores run higher than in Spanish;
-        a complaint nearly always has a cause, so the best theme is reported when it is at least
-        as likely as not (p >= 0.5).
+        a complaint nearly always has a cause, so the complaint themes that are at least as likely
+        as not (p >= 0.5) are reported, at most the two most likely (close calls such as a broken
+        suitcase that is also late are reported as both, not decided by a rounding difference).
         """
         ids = self.taxonomy.ids
         complaint = np.array([t != "praise" for t in ids])
@@ -233,9 +234,8 @@ class TextAnalyzer:
         for i, themes in enumerate(found):
             if themes or int(np.argmax(sentiment[i])) != 0:
                 continue
-            k = int(np.argmax(np.where(complaint, p[i], -1.0)))
-            if p[i, k] >= 0.5:
-                themes.append(ids[k])
+            scores = np.where(complaint, p[i], -1.0)
+            themes.extend(ids[k] for k in np.argsort(-scores)[:2] if scores[k] >= 0.5)
 
     def _evidence(self, text: str, offsets: list[tuple[int, int]], contrib: np.ndarray, theme_id: str,
                   probability: float) -> ThemeMatch:
