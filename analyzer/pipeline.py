@@ -121,7 +121,7 @@ class TextAnalyzer:
         Mean pooling over tokens (truncated at ``Settings.max_tokens``), L2-normalised.
         """
         out = np.zeros((len(texts), self.backend.dim), dtype=np.float32)
-        ids = [e.ids for e in self.backend.tokenizer.encode_batch([self.backend.prefix + t for t in texts])]
+        ids = self._token_ids(texts)
         for batch in self._batches(ids):
             hidden = self.backend.forward(batch, sentiment=False).hidden
             assert hidden is not None
@@ -134,12 +134,16 @@ class TextAnalyzer:
     def sentiment_proba(self, texts: Sequence[str]) -> np.ndarray:
         """Calibrated sentiment probabilities ``[n, 3]`` (negative, neutral, positive), one window per text."""
         out = np.zeros((len(texts), len(self.backend.labels)), dtype=np.float32)
-        ids = [e.ids for e in self.backend.tokenizer.encode_batch([self.backend.prefix + t for t in texts])]
+        ids = self._token_ids(texts)
         for batch in self._batches(ids):
             out[batch.index] = self._calibrated(self.backend.forward(batch, base=False).logits)
         return out
 
     # -- stages ----------------------------------------------------------
+    def _token_ids(self, texts: Sequence[str]) -> list[list[int]]:
+        """Token ids of whole texts (one window, truncated at ``Settings.max_tokens``)."""
+        return [e.ids for e in self.backend.tokenizer.encode_batch([self.backend.prefix + t for t in texts])]
+
     def _batches(self, ids: Sequence[Sequence[int]]) -> Iterator[TokenBatch]:
         return token_batches(ids, self.settings.batch_size, self.backend.pad_id,
                              max_batch_tokens=self.settings.max_batch_tokens)
