@@ -95,7 +95,9 @@ class Backend(Protocol):
     """What the pipeline needs from an inference engine."""
 
     name: str
-    tokenizer: Tokenizer  # the base encoder's, truncating at ``max_tokens``
+    # The base encoder's, one per process (~290 MB): no truncation, no padding; the pipeline
+    # cuts windows and truncates (analyzer.tokens).
+    tokenizer: Tokenizer
     prefix: str
     pad_id: int
     dim: int
@@ -231,7 +233,7 @@ def load_backend(settings: Settings) -> Backend:
     folder = onnx_folder(settings)
     tokenizer = Tokenizer.from_file(str(encoder_folder("e5-small", settings) / "tokenizer.json"))
     tokenizer.no_padding()
-    tokenizer.enable_truncation(max_length=settings.max_tokens)
+    tokenizer.no_truncation()
     meta = json.loads((settings.models_dir / "sentiment" / ARTIFACT_META).read_text())
     config = json.loads((encoder_folder("e5-small", settings) / "config.json").read_text())
     return OnnxBackend(folder, tokenizer, prefix=E5_PREFIX, pad_id=int(config.get("pad_token_id", 0) or 0),

@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from analyzer.errors import ModelNotFoundError
+from analyzer.tokens import truncate
 
 __all__ = ["Batch", "TextEncoder", "mean_pool"]
 
@@ -94,7 +95,8 @@ class TextEncoder:
             hf_logging.enable_progress_bar()
         tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         tokenizer.no_padding()
-        tokenizer.enable_truncation(max_length=max_tokens)
+        # Untruncated: callers cut what they need (analyzer.tokens), so one tokenizer serves all.
+        tokenizer.no_truncation()
         return cls(model, tokenizer, name=name or folder.name, prefix=prefix, max_tokens=max_tokens)
 
     # -- structure -------------------------------------------------------
@@ -113,8 +115,9 @@ class TextEncoder:
 
     # -- tokenization ----------------------------------------------------
     def tokenize(self, texts: Sequence[str]) -> list[list[int]]:
+        """Token ids, truncated at ``max_tokens``."""
         encodings = self.tokenizer.encode_batch([self.prefix + t for t in texts])
-        return [e.ids for e in encodings]
+        return [truncate(e.ids, self.max_tokens) for e in encodings]
 
     def batches(self, ids: Sequence[Sequence[int]], batch_size: int) -> Iterator[Batch]:
         """Length-sorted batches so padding is small; ``Batch.index`` restores the order."""

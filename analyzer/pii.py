@@ -374,6 +374,10 @@ _BRANDS = _wordset(
 @lru_cache(maxsize=1)
 def _stop_words() -> frozenset[str]:
     # spaCy's stop-word lists are plain Python sets: importing them does not load a model.
+    # import_spacy first, so that this import does not pull PyTorch in through thinc.
+    from analyzer.spacy_models import import_spacy
+
+    import_spacy()
     from spacy.lang.en.stop_words import STOP_WORDS as EN
     from spacy.lang.es.stop_words import STOP_WORDS as ES
 

