@@ -123,6 +123,35 @@ def test_int8_graphs_stay_close_to_pytorch(torch_backend, onnx_backend, datasets
 
 
 @pytest.mark.slow
+def test_fused_dequantization_computes_the_same_numbers(settings, onnx_backend, tmp_path):
+    """MatMulInteger -> Cast -> Mul chains become MatMulIntegerToFloat with identical outputs."""
+    import onnx
+    import onnxruntime as ort
+
+    from analyzer import onnx_build
+    from analyzer.registry import encoder_folder
+
+    fused_path = onnx_backend.folder / "trunk.onnx"
+    fused_ops = {n.op_type for n in onnx.load(str(fused_path)).graph.node}
+    assert "MatMulIntegerToFloat" in fused_ops and not {"MatMulInteger", "Cast"} & fused_ops
+
+    enc_dir, sent_dir = encoder_folder("e5-small", settings), settings.models_dir / "sentiment"
+    models, _ = onnx_build._fp32_models(enc_dir, sent_dir)
+    calibration = json.loads((sent_dir / onnx_build.RANGES_FILE).read_text())
+    ranges = onnx_build._smooth(models["trunk"], calibration["channels"]["trunk"], calibration["ranges"]["trunk"])
+    onnx.save(models["trunk"], str(tmp_path / "fp32.onnx"))
+    onnx_build._quantize(tmp_path / "fp32.onnx", tmp_path / "unfused.onnx", ranges, fuse=False)
+    assert "MatMulInteger" in {n.op_type for n in onnx.load(str(tmp_path / "unfused.onnx")).graph.node}
+
+    ids = [e.ids for e in onnx_backend.tokenizer.encode_batch([onnx_backend.prefix + t for t in TEXTS])]
+    batch = next(token_batches(ids, len(ids), onnx_backend.pad_id))
+    feeds = {"input_ids": batch.input_ids.astype(np.int32), "lengths": batch.lengths.astype(np.int32)}
+    outs = [ort.InferenceSession(str(p), providers=["CPUExecutionProvider"]).run(None, feeds)[0]
+            for p in (fused_path, tmp_path / "unfused.onnx")]
+    np.testing.assert_allclose(outs[0], outs[1], rtol=0, atol=1e-5)
+
+
+@pytest.mark.slow
 def test_int8_scores_do_not_depend_on_the_other_texts_in_the_batch(onnx_backend):
     """Fixed activation ranges: a text gets the same logits alone and in any batch."""
     assert json.loads((onnx_backend.folder / "graphs.json").read_text())["static_ranges"]
