@@ -20,7 +20,8 @@ def test_speed_benchmark_quick_run_reports_every_section(tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     rows = json.loads(out.read_text())
     sections = " | ".join(r["section"] for r in rows)
-    for part in ("encoder, 16 tokens", "encoder, 64 tokens", "end-to-end analyze", "API /v1/analyze",
+    for part in ("encoder, 16 tokens", "encoder, 64 tokens", "end-to-end analyze, all", "end-to-end analyze, short",
+                 "API /v1/analyze",
                  "peak memory streaming"):
         assert part in sections, sections
     for r in rows:
