@@ -14,10 +14,12 @@ first use; nothing is downloaded.
 
 from __future__ import annotations
 
+import itertools
 import json
 import shutil
 import threading
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -141,7 +143,15 @@ class TorchBackend:
 
 
 class OnnxBackend:
-    """The int8 ONNX Runtime path: three sessions (trunk, sentiment branch, base branch)."""
+    """The int8 ONNX Runtime path: three sessions (trunk, sentiment branch, base branch).
+
+    Each session computes on the calling thread (one intra-op thread); a batch is cut into
+    ``num_threads`` groups of rows that run side by side on a small pool.  Parallelism inside
+    each operator cost a thread wake-up per operator and layer: ~10 ms of a single chat message's
+    18 layers on 2 cores without spin-waiting, and spin-waiting steals the core that tokenizing
+    and Python need.  Rows in parallel cost nothing when there is one row, and as much as
+    operator threads on batches (benchmarks/speed.py).
+    """
 
     name = "onnx"
 
@@ -149,11 +159,11 @@ class OnnxBackend:
                  sentiment_meta: dict[str, Any], num_threads: int) -> None:
         import onnxruntime as ort
 
+        from analyzer.onnx_build import DISABLED_OPTIMIZERS
+
         meta = json.loads((folder / "graphs.json").read_text())
         opts = ort.SessionOptions()
-        # One process, its own cores: intra-op threads do the work; inter-op parallelism only
-        # oversubscribes a small machine.
-        opts.intra_op_num_threads = num_threads
+        opts.intra_op_num_threads = 1
         opts.inter_op_num_threads = 1
         opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
@@ -161,11 +171,8 @@ class OnnxBackend:
         # The arena keeps the largest batch's activations reserved for good (+330 MB after one batch of
         # 64 x 64 tokens); plain allocations measured as fast here and keep the process near its weights.
         opts.enable_cpu_mem_arena = False
-        # No spin-waiting: between runs the pool's idle worker otherwise spins on a core that this
-        # process needs for tokenizing, pooling and Python. On 2 cores, turning it off made one
-        # message 2x faster (p50 27.6 -> 12.7 ms) and batches 1.3x faster (benchmarks/speed.py).
-        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        self.sessions = {g: ort.InferenceSession(str(folder / f"{g}.onnx"), opts, providers=["CPUExecutionProvider"])
+        self.sessions = {g: ort.InferenceSession(str(folder / f"{g}.onnx"), opts, providers=["CPUExecutionProvider"],
+                                                 disabled_optimizers=DISABLED_OPTIMIZERS)
                          for g in ("trunk", "sentiment", "base")}
         head = np.load(folder / "classifier.npz")
         self._w, self._b = head["weight"].astype(np.float32), head["bias"].astype(np.float32)
@@ -177,21 +184,65 @@ class OnnxBackend:
         self.quantized = bool(meta["quantized"])
         self.sentiment_meta = sentiment_meta
         self.window_tokens = int(sentiment_meta.get("config", {}).get("max_tokens", 256))
-        # An InferenceSession may be run from several threads, but the API's worker threads
-        # gain nothing from that on two cores; one forward at a time keeps latency predictable.
-        self._lock = threading.Lock()
+        self.num_threads = max(1, int(num_threads))
+        # Sessions may be run from several threads at once (API workers too): no lock is needed.
+        self._pool: ThreadPoolExecutor | None = None
+        self._pool_lock = threading.Lock()
+
+    def _rows(self, input_ids: np.ndarray, lengths: np.ndarray, sentiment: bool,
+              base: bool) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """Trunk and branches for some rows, on the calling thread; padded to these rows' width."""
+        width = int(lengths.max())
+        feeds = {"input_ids": np.ascontiguousarray(input_ids[:, :width], dtype=np.int32),
+                 "lengths": lengths.astype(np.int32)}
+        trunk = self.sessions["trunk"].run(None, feeds)[0]
+        branch_feeds = {"hidden_in": trunk, "lengths": feeds["lengths"]}
+        top = self.sessions["sentiment"].run(None, branch_feeds)[0] if sentiment else None
+        hidden = self.sessions["base"].run(None, branch_feeds)[0] if base else None
+        return top, hidden
+
+    def _groups(self, lengths: np.ndarray) -> list[slice]:
+        """Consecutive row groups of about equal tokens, one per thread (rows come sorted by length)."""
+        n = min(self.num_threads, len(lengths))
+        if n <= 1:
+            return [slice(0, len(lengths))]
+        cum = np.cumsum(lengths)
+        cuts = [0, *(int(np.searchsorted(cum, cum[-1] * k / n)) + 1 for k in range(1, n)), len(lengths)]
+        cuts = sorted(set(min(max(c, 0), len(lengths)) for c in cuts))
+        return [slice(a, b) for a, b in itertools.pairwise(cuts) if b > a]
 
     def forward(self, batch: TokenBatch, *, sentiment: bool = True, base: bool = True) -> Forward:
-        feeds = {"input_ids": batch.input_ids.astype(np.int32), "lengths": batch.lengths.astype(np.int32)}
-        with self._lock:
-            trunk = self.sessions["trunk"].run(None, feeds)[0]
-            branch_feeds = {"hidden_in": trunk, "lengths": feeds["lengths"]}
-            logits = None
-            if sentiment:
-                top = self.sessions["sentiment"].run(None, branch_feeds)[0]
-                logits = mean_pool_np(top, batch.mask) @ self._w.T + self._b
-            hidden = self.sessions["base"].run(None, branch_feeds)[0] if base else None
+        groups = self._groups(batch.lengths)
+        if len(groups) == 1:
+            parts = [self._rows(batch.input_ids, batch.lengths, sentiment, base)]
+        else:
+            with self._pool_lock:
+                if self._pool is None:
+                    self._pool = ThreadPoolExecutor(self.num_threads, thread_name_prefix="onnx-rows")
+            futures = [self._pool.submit(self._rows, batch.input_ids[g], batch.lengths[g], sentiment, base)
+                       for g in groups]
+            parts = [f.result() for f in futures]
+        logits = hidden = None
+        mask = batch.mask
+        if sentiment:
+            top = _stack([p[0] for p in parts], batch.input_ids.shape[1])
+            logits = mean_pool_np(top, mask) @ self._w.T + self._b
+        if base:
+            hidden = _stack([p[1] for p in parts], batch.input_ids.shape[1])
         return Forward(logits, hidden)
+
+
+def _stack(parts: Sequence[np.ndarray | None], width: int) -> np.ndarray:
+    """Row groups of token states ``[b_i, t_i, D]`` as one right-padded ``[B, width, D]`` array."""
+    arrays = [p for p in parts if p is not None]
+    if len(arrays) == 1 and arrays[0].shape[1] == width:
+        return arrays[0]
+    out = np.zeros((sum(a.shape[0] for a in arrays), width, arrays[0].shape[2]), dtype=np.float32)
+    row = 0
+    for a in arrays:
+        out[row: row + a.shape[0], : a.shape[1]] = a
+        row += a.shape[0]
+    return out
 
 
 def onnx_folder(settings: Settings, *, rebuild: bool = False, quantize: bool = True) -> Path:

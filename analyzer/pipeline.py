@@ -12,6 +12,7 @@ import json
 import re
 import threading
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -160,8 +161,12 @@ class TextAnalyzer:
         lang_list = langs["lang"].tolist()
         redactions = redact_batch(texts, lang_list, use_ner=self.use_ner)
         clean = [r.text for r in redactions]
+        # The sentence pass does not need the message pass: the two run side by side (the ONNX
+        # sessions compute on their calling threads), so a chat message with two sentences waits
+        # for the longer pass, not for both.
+        pending = _side_pool().submit(self._sentence_sentiment, clean, lang_list) if self.sentence_level else None
         probs, theme_matches = self._encode_messages(clean)
-        sentences = self._sentence_sentiment(clean, lang_list) if self.sentence_level else [[] for _ in clean]
+        sentences = pending.result() if pending is not None else [[] for _ in clean]
         results = sentiment_results(probs, self.backend.labels)
         return [
             MessageAnalysis(clean[i], lang_list[i], float(langs["lang_confidence"].iloc[i]), redactions[i].types,
@@ -294,6 +299,17 @@ def _flatten(r: MessageAnalysis) -> dict:
         "theme_evidence": json.dumps(
             [{**asdict(m), "probability": round(m.probability, 4)} for m in r.themes], ensure_ascii=False),
     }
+
+
+_SIDE_POOL: ThreadPoolExecutor | None = None
+
+
+def _side_pool() -> ThreadPoolExecutor:
+    global _SIDE_POOL
+    with _LOAD_LOCK:
+        if _SIDE_POOL is None:
+            _SIDE_POOL = ThreadPoolExecutor(2, thread_name_prefix="sentences")
+        return _SIDE_POOL
 
 
 _ANALYZERS: dict[tuple, TextAnalyzer] = {}
