@@ -106,6 +106,7 @@ class Backend(Protocol):
     labels: tuple[str, ...]
     temperature: float
     window_tokens: int  # the text length the sentiment model was trained on
+    concurrent: bool  # whether two forward calls from two threads run in parallel
     sentiment_meta: dict[str, Any]
 
     def forward(self, batch: TokenBatch, *, sentiment: bool = True, base: bool = True) -> Forward: ...
@@ -115,6 +116,7 @@ class TorchBackend:
     """The fp32 PyTorch path: :class:`TextEncoder` + :class:`SentimentModel` as trained."""
 
     name = "torch"
+    concurrent = False  # one forward at a time (a lock), on torch's own thread pool
 
     def __init__(self, encoder: TextEncoder, sentiment: SentimentModel) -> None:
         self.encoder, self.sentiment = encoder, sentiment
@@ -154,6 +156,7 @@ class OnnxBackend:
     """
 
     name = "onnx"
+    concurrent = True  # sessions compute on the calling thread: callers may run side by side
 
     def __init__(self, folder: Path, tokenizer: Tokenizer, *, prefix: str, pad_id: int,
                  sentiment_meta: dict[str, Any], num_threads: int) -> None:

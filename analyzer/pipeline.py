@@ -164,9 +164,14 @@ class TextAnalyzer:
         # The sentence pass does not need the message pass: the two run side by side (the ONNX
         # sessions compute on their calling threads), so a chat message with two sentences waits
         # for the longer pass, not for both.
-        pending = _side_pool().submit(self._sentence_sentiment, clean, lang_list) if self.sentence_level else None
+        # (PyTorch runs one forward at a time with its own thread pool: there it stays sequential.)
+        side = self.sentence_level and getattr(self.backend, "concurrent", False)
+        pending = _side_pool().submit(self._sentence_sentiment, clean, lang_list) if side else None
         probs, theme_matches = self._encode_messages(clean)
-        sentences = pending.result() if pending is not None else [[] for _ in clean]
+        if pending is not None:
+            sentences = pending.result()
+        else:
+            sentences = self._sentence_sentiment(clean, lang_list) if self.sentence_level else [[] for _ in clean]
         results = sentiment_results(probs, self.backend.labels)
         return [
             MessageAnalysis(clean[i], lang_list[i], float(langs["lang_confidence"].iloc[i]), redactions[i].types,
