@@ -210,9 +210,9 @@ class OnnxBackend:
         if n <= 1:
             return [slice(0, len(lengths))]
         cum = np.cumsum(lengths)
-        cuts = [0, *(int(np.searchsorted(cum, cum[-1] * k / n)) + 1 for k in range(1, n)), len(lengths)]
-        cuts = sorted(set(min(max(c, 0), len(lengths)) for c in cuts))
-        return [slice(a, b) for a, b in itertools.pairwise(cuts) if b > a]
+        # The row where the running token count reaches k/n of the total closes group k.
+        cuts = sorted({0, len(lengths), *(int(np.searchsorted(cum, cum[-1] * k / n)) + 1 for k in range(1, n))})
+        return [slice(a, b) for a, b in itertools.pairwise(cuts)]
 
     def forward(self, batch: TokenBatch, *, sentiment: bool = True, base: bool = True) -> Forward:
         groups = self._groups(batch.lengths)
@@ -226,10 +226,9 @@ class OnnxBackend:
                        for g in groups]
             parts = [f.result() for f in futures]
         logits = hidden = None
-        mask = batch.mask
         if sentiment:
             top = _stack([p[0] for p in parts], batch.input_ids.shape[1])
-            logits = mean_pool_np(top, mask) @ self._w.T + self._b
+            logits = mean_pool_np(top, batch.mask) @ self._w.T + self._b
         if base:
             hidden = _stack([p[1] for p in parts], batch.input_ids.shape[1])
         return Forward(logits, hidden)

@@ -165,13 +165,15 @@ class TextAnalyzer:
         # sessions compute on their calling threads), so a chat message with two sentences waits
         # for the longer pass, not for both.
         # (PyTorch runs one forward at a time with its own thread pool: there it stays sequential.)
-        side = self.sentence_level and getattr(self.backend, "concurrent", False)
+        side = self.sentence_level and self.backend.concurrent
         pending = _side_pool().submit(self._sentence_sentiment, clean, lang_list) if side else None
         probs, theme_matches = self._encode_messages(clean)
-        if pending is not None:
+        if not self.sentence_level:
+            sentences: list[list[SentenceSentiment]] = [[] for _ in clean]
+        elif pending is not None:
             sentences = pending.result()
         else:
-            sentences = self._sentence_sentiment(clean, lang_list) if self.sentence_level else [[] for _ in clean]
+            sentences = self._sentence_sentiment(clean, lang_list)
         results = sentiment_results(probs, self.backend.labels)
         return [
             MessageAnalysis(clean[i], lang_list[i], float(langs["lang_confidence"].iloc[i]), redactions[i].types,
@@ -306,6 +308,8 @@ def _flatten(r: MessageAnalysis) -> dict:
     }
 
 
+_ANALYZERS: dict[tuple, TextAnalyzer] = {}
+_LOAD_LOCK = threading.Lock()
 _SIDE_POOL: ThreadPoolExecutor | None = None
 
 
@@ -315,10 +319,6 @@ def _side_pool() -> ThreadPoolExecutor:
         if _SIDE_POOL is None:
             _SIDE_POOL = ThreadPoolExecutor(2, thread_name_prefix="sentences")
         return _SIDE_POOL
-
-
-_ANALYZERS: dict[tuple, TextAnalyzer] = {}
-_LOAD_LOCK = threading.Lock()
 
 
 def load_analyzer(settings: Settings | None = None, *, taxonomy: str | Path | None = None) -> TextAnalyzer:

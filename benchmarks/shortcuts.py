@@ -71,9 +71,7 @@ def sentence_shortcut(analyzer: Any) -> dict[str, Any]:
     separate = [labels[k] for k in analyzer.sentiment_proba(sentences).argmax(1)]
     contextual: dict[tuple[int, int], str] = {}
     for batch in token_batches([encs[i].ids for i in keep], 32, be.pad_id, max_batch_tokens=2048):
-        feeds = {"input_ids": batch.input_ids.astype(np.int32), "lengths": batch.lengths.astype(np.int32)}
-        trunk = be.sessions["trunk"].run(None, feeds)[0]
-        top = be.sessions["sentiment"].run(None, {"hidden_in": trunk, "lengths": feeds["lengths"]})[0]
+        top, _ = be._rows(batch.input_ids, batch.lengths, sentiment=True, base=False)
         for row, j in enumerate(batch.index):
             i = keep[int(j)]
             offsets = encs[i].offsets[: batch.lengths[row]]
