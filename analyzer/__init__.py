@@ -30,12 +30,12 @@ from analyzer.settings import Settings, get_settings
 if TYPE_CHECKING:
     import pandas as pd
 
-    from analyzer.batch import BatchSummary, ColumnMapping, run_batch
+    from analyzer.batch.local import BatchSummary, ColumnMapping, run_batch
     from analyzer.foresight import compute_alerts, run_alerts
-    from analyzer.pipeline import MessageAnalysis, SentenceSentiment, TextAnalyzer, load_analyzer
-    from analyzer.registry import load_encoder
-    from analyzer.sentiment import SentimentResult
-    from analyzer.themes import Taxonomy, Theme, ThemeMatch, load_taxonomy
+    from analyzer.inference.registry import load_encoder
+    from analyzer.text.results import SentimentResult
+    from analyzer.text.pipeline import MessageAnalysis, SentenceSentiment, TextAnalyzer, load_analyzer
+    from analyzer.text.themes import Taxonomy, Theme, ThemeMatch, load_taxonomy
 
 __version__ = "0.1.0"
 __all__ = [
@@ -69,19 +69,19 @@ __all__ = [
 ]
 
 _LAZY = {
-    "BatchSummary": "analyzer.batch",
-    "ColumnMapping": "analyzer.batch",
-    "run_batch": "analyzer.batch",
-    "MessageAnalysis": "analyzer.pipeline",
-    "SentenceSentiment": "analyzer.pipeline",
-    "TextAnalyzer": "analyzer.pipeline",
-    "load_analyzer": "analyzer.pipeline",
-    "load_encoder": "analyzer.registry",
-    "SentimentResult": "analyzer.sentiment",
-    "Taxonomy": "analyzer.themes",
-    "Theme": "analyzer.themes",
-    "ThemeMatch": "analyzer.themes",
-    "load_taxonomy": "analyzer.themes",
+    "BatchSummary": "analyzer.batch.local",
+    "ColumnMapping": "analyzer.batch.local",
+    "run_batch": "analyzer.batch.local",
+    "MessageAnalysis": "analyzer.text.pipeline",
+    "SentenceSentiment": "analyzer.text.pipeline",
+    "TextAnalyzer": "analyzer.text.pipeline",
+    "load_analyzer": "analyzer.text.pipeline",
+    "load_encoder": "analyzer.inference.registry",
+    "SentimentResult": "analyzer.text.results",
+    "Taxonomy": "analyzer.text.themes",
+    "Theme": "analyzer.text.themes",
+    "ThemeMatch": "analyzer.text.themes",
+    "load_taxonomy": "analyzer.text.themes",
     "compute_alerts": "analyzer.foresight",
     "run_alerts": "analyzer.foresight",
 }
@@ -95,13 +95,13 @@ def __getattr__(name: str) -> Any:
 
 def analyze(texts: list[str]) -> list[MessageAnalysis]:
     """Analyse a list of texts with the default models (loaded once per process)."""
-    from analyzer.pipeline import load_analyzer
+    from analyzer.text.pipeline import load_analyzer
 
     return load_analyzer().analyze(texts)
 
 
 def analyze_frame(frame: pd.DataFrame, text_column: str = "text") -> pd.DataFrame:
     """Analyse a DataFrame of messages with the default models; returns one row per input row."""
-    from analyzer.pipeline import load_analyzer
+    from analyzer.text.pipeline import load_analyzer
 
     return load_analyzer().analyze_frame(frame, text_column)

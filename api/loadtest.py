@@ -42,7 +42,7 @@ class LightAnalyzer:
     """Service-overhead mode only: real PII redaction and language-free keyword scores, no models."""
 
     def analyze_frame(self, frame: Any) -> Any:
-        from analyzer.pii import redact_batch
+        from analyzer.text.pii import redact_batch
 
         texts = frame["text"].astype(str).tolist()
         red = redact_batch(texts, ["und"] * len(texts), use_ner=False)

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from analyzer.batch import run_batch
-from analyzer.ray_engine import load_text_process, ray_session, run_batch_ray
+from analyzer.batch.local import run_batch
+from analyzer.batch.ray_engine import load_text_process, ray_session, run_batch_ray
 from analyzer.settings import get_settings
 
 

@@ -57,8 +57,8 @@ def _messages_of_sentences(per_message: int = 3) -> list[tuple[str, list[tuple[i
 
 
 def sentence_shortcut(analyzer: Any) -> dict[str, Any]:
-    from analyzer.backends import token_batches
-    from analyzer.sentiment_scores import calibrated_probabilities
+    from analyzer.inference.backends import token_batches
+    from analyzer.text.results import calibrated_probabilities
 
     be = analyzer.backend
     labels = list(be.labels)
@@ -96,9 +96,9 @@ def sentence_shortcut(analyzer: Any) -> dict[str, Any]:
 
 
 def theme_shortcut(analyzer: Any) -> dict[str, Any]:
-    from analyzer.backends import mean_pool_np
-    from analyzer.themes import ThemeClassifier
-    from analyzer.train_themes import AIRLINE_REASON_TO_THEME, theme_training_data
+    from analyzer.inference.backends import mean_pool_np
+    from analyzer.text.themes import ThemeClassifier
+    from analyzer.training.themes import AIRLINE_REASON_TO_THEME, theme_training_data
 
     be, tax = analyzer.backend, analyzer.taxonomy
     train = theme_training_data(tax)
@@ -131,7 +131,7 @@ def theme_shortcut(analyzer: Any) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.parse_args(argv)
-    from analyzer.pipeline import load_analyzer
+    from analyzer.text.pipeline import load_analyzer
 
     analyzer = load_analyzer()
     print("1. sentence scores, OpeNER es hotel reviews (train), 2-3 sentences per message:")

@@ -57,7 +57,7 @@ def _short_texts(texts: list[str]) -> list[str]:
     """The texts whose e5 encoding (with the "query: " prefix) has at most ``SHORT_TOKENS`` tokens."""
     from tokenizers import Tokenizer
 
-    from analyzer.registry import encoder_folder
+    from analyzer.inference.registry import encoder_folder
 
     tok = Tokenizer.from_file(str(encoder_folder("e5-small") / "tokenizer.json"))
     tok.no_truncation()
@@ -101,8 +101,8 @@ def bench_encoder(texts: list[str], n: int, seconds: float) -> list[dict[str, An
     from tokenizers import Tokenizer
     from transformers import AutoModel
 
-    from analyzer.backends import load_backend, token_batches
-    from analyzer.registry import encoder_folder
+    from analyzer.inference.backends import load_backend, token_batches
+    from analyzer.inference.registry import encoder_folder
     from analyzer.settings import Settings
 
     folder = encoder_folder("e5-small")

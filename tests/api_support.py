@@ -1,6 +1,6 @@
 """Shared helpers of the tests/test_api_*.py files: a TEST DOUBLE of the text analyzer and app fixtures.
 
-``FakeTextAnalyzer`` is a deterministic stand-in for :class:`analyzer.pipeline.TextAnalyzer` (the
+``FakeTextAnalyzer`` is a deterministic stand-in for :class:`analyzer.text.pipeline.TextAnalyzer` (the
 real one needs the trained models and ~10 s to load). It honours the same contract
 (``analyze_frame(frame) -> frame`` with the pipeline's output columns) and runs the REAL PII
 redaction (regex layer), so privacy tests exercise real redaction; sentiment and themes come
@@ -20,10 +20,10 @@ import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
-from analyzer.pii import redact_batch
-from analyzer.pipeline import OUTPUT_COLUMNS
 from analyzer.service import create_app
 from analyzer.settings import Settings
+from analyzer.text.pii import redact_batch
+from analyzer.text.pipeline import OUTPUT_COLUMNS
 
 ADMIN_KEY = "dfk_test_admin_key_0123456789abcdefghijklmnop"
 NEGATIVE = ("baja", "cancel", "fatal", "terrible", "leave", "worst", "retraso", "harto", "falla")

@@ -14,14 +14,14 @@ def settings():
 
 @pytest.fixture(scope="session")
 def encoder(settings):
-    from analyzer.registry import load_encoder
+    from analyzer.inference.registry import load_encoder
 
     return load_encoder("e5-small", settings)
 
 
 @pytest.fixture(scope="session")
 def text_analyzer(settings):
-    from analyzer.pipeline import load_analyzer
+    from analyzer.text.pipeline import load_analyzer
 
     return load_analyzer(settings)
 

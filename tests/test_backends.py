@@ -9,7 +9,7 @@ import sys
 import numpy as np
 import pytest
 
-from analyzer.backends import TokenBatch, mean_pool_np, token_batches
+from analyzer.inference.backends import TokenBatch, mean_pool_np, token_batches
 
 TEXTS = [
     "Mi pedido lleva dos semanas de retraso y nadie me contesta",
@@ -59,14 +59,14 @@ def test_mean_pool_ignores_padding():
 # -- the graphs against PyTorch (slow: real models) ------------------------------------------
 @pytest.fixture(scope="module")
 def torch_backend(settings):
-    from analyzer.backends import load_backend
+    from analyzer.inference.backends import load_backend
 
     return load_backend(settings.model_copy(update={"backend": "torch"}))
 
 
 @pytest.fixture(scope="module")
 def onnx_backend(settings):
-    from analyzer.backends import load_backend
+    from analyzer.inference.backends import load_backend
 
     return load_backend(settings.model_copy(update={"backend": "onnx"}))
 
@@ -91,9 +91,9 @@ def test_fp32_graphs_equal_pytorch(settings, torch_backend, tmp_path):
     """Built node by node, the fp32 graphs compute exactly what the PyTorch modules compute."""
     from tokenizers import Tokenizer
 
-    from analyzer.backends import OnnxBackend
-    from analyzer.onnx_build import build_onnx_graphs
-    from analyzer.registry import encoder_folder
+    from analyzer.inference.backends import OnnxBackend
+    from analyzer.inference.onnx_build import build_onnx_graphs
+    from analyzer.inference.registry import encoder_folder
 
     folder = build_onnx_graphs(encoder_folder("e5-small", settings), settings.models_dir / "sentiment",
                                tmp_path / "fp32", quantize=False)
@@ -128,8 +128,8 @@ def test_fused_dequantization_computes_the_same_numbers(settings, onnx_backend, 
     import onnx
     import onnxruntime as ort
 
-    from analyzer import onnx_build
-    from analyzer.registry import encoder_folder
+    from analyzer.inference import onnx_build
+    from analyzer.inference.registry import encoder_folder
 
     fused_path = onnx_backend.folder / "trunk.onnx"
     fused_ops = {n.op_type for n in onnx.load(str(fused_path)).graph.node}
@@ -164,7 +164,7 @@ def test_int8_scores_do_not_depend_on_the_other_texts_in_the_batch(onnx_backend)
 
 @pytest.mark.slow
 def test_pipeline_gives_the_same_answers_on_both_backends(settings):
-    from analyzer.pipeline import load_analyzer
+    from analyzer.text.pipeline import load_analyzer
 
     fast = load_analyzer(settings.model_copy(update={"backend": "onnx"})).analyze(TEXTS)
     ref = load_analyzer(settings.model_copy(update={"backend": "torch"})).analyze(TEXTS)
@@ -178,7 +178,7 @@ def test_pipeline_gives_the_same_answers_on_both_backends(settings):
 def test_onnx_cache_is_reused_and_keyed_by_the_weights(settings, tmp_path):
     import shutil
 
-    from analyzer.backends import onnx_folder
+    from analyzer.inference.backends import onnx_folder
 
     models = tmp_path / "models"
     shutil.copytree(settings.models_dir / "sentiment", models / "sentiment")
@@ -200,12 +200,12 @@ def test_onnx_path_does_not_need_torch_models(tmp_path):
     """The default path loads no PyTorch model: the analysis runs from the ONNX graphs alone."""
     code = (
         "import analyzer, gc\n"
-        "from analyzer.pipeline import load_analyzer\n"
+        "from analyzer.text.pipeline import load_analyzer\n"
         "ta = load_analyzer()\n"
         "assert ta.backend.name == 'onnx', ta.backend.name\n"
         "[r] = ta.analyze(['Mi pedido no ha llegado y nadie me responde'])\n"
         "assert r.label == 'negative', r\n"
-        "import analyzer.registry as reg\n"
+        "import analyzer.inference.registry as reg\n"
         "assert not reg._CACHE, 'a torch encoder was loaded'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=300)

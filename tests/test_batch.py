@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from analyzer.batch import (
+from analyzer.batch.local import (
     CANONICAL_COLUMNS,
     BatchSummary,
     ColumnMapping,
@@ -27,7 +27,7 @@ from analyzer.batch import (
     validate_chunk,
 )
 from analyzer.errors import ConfigError, InputFormatError
-from analyzer.io import iter_chunks, read_table
+from analyzer.io.files import iter_chunks, read_table
 from analyzer.settings import get_settings
 
 REPO = Path(__file__).resolve().parents[1]
@@ -202,7 +202,7 @@ def test_summary_invariant_cannot_be_broken() -> None:
 
 _KILL_SCRIPT = """
 import os, signal, sys, time
-from analyzer import batch
+from analyzer.batch import local as batch
 
 src, dst, mode, after, chunk = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
 calls = {"process": 0, "checkpoint": 0}

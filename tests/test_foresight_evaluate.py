@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from analyzer.foresight.evaluate import evaluate_behaviour, evaluate_shift, evaluate_telco
+from analyzer.evaluation.foresight import evaluate_behaviour, evaluate_shift, evaluate_telco
 from analyzer.settings import get_settings
 
 pytestmark = [

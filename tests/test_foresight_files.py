@@ -13,7 +13,7 @@ import analyzer
 from analyzer.cli import app
 from analyzer.errors import InputFormatError
 from analyzer.foresight import ALERT_COLUMNS, run_alerts
-from analyzer.io import read_table
+from analyzer.io.files import read_table
 
 runner = CliRunner()
 AS_OF = "2024-08-01"

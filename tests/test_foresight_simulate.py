@@ -2,7 +2,7 @@
 
 The text core is replaced here by ``oracle_text_fn``, which reads the sentiment from the
 dataset's own label. It exists only to keep these tests fast; reported numbers come from
-``python -m analyzer.foresight.e2e_eval`` with the real pipeline.
+``python -m analyzer.evaluation.end_to_end`` with the real pipeline.
 """
 
 from __future__ import annotations
@@ -15,15 +15,15 @@ import pandas as pd
 import pytest
 
 from analyzer.errors import ConfigError
-from analyzer.foresight import load_rules
-from analyzer.foresight.e2e_eval import (
+from analyzer.evaluation.end_to_end import (
     CachedTextFn,
     evaluate_end_to_end,
     replay_alerts,
     run_variant,
     score_alerts,
 )
-from analyzer.foresight.simulate import SimulationConfig, load_text_pool, simulate_population
+from analyzer.evaluation.simulate import SimulationConfig, load_text_pool, simulate_population
+from analyzer.foresight import load_rules
 from analyzer.settings import get_settings
 
 pytestmark = pytest.mark.skipif(
@@ -88,7 +88,7 @@ def test_shares_follow_the_config() -> None:
 
 def test_messages_are_real_rows_of_the_datasets(
         population: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]) -> None:
-    from analyzer.data import load_en_airline, load_es_airline
+    from analyzer.training.corpora import load_en_airline, load_es_airline
 
     _, msgs, _, truth = population
     sources = {"en_airline_tweets": load_en_airline(SMALL.text_split)["text"],
@@ -220,7 +220,7 @@ def test_stale_messages_do_not_set_todays_tone() -> None:
 
 
 def test_sweep_rows_carry_the_parameter() -> None:
-    from analyzer.foresight.e2e_eval import sweep
+    from analyzer.evaluation.end_to_end import sweep
 
     sw = sweep(SMALL, oracle_text_fn, write_rates=(0.1, 0.9), noises=(), variants=("text_only",), step_days=28, k=10)
     assert sw[["parameter", "value"]].values.tolist() == [["write_rate", 0.1], ["write_rate", 0.9]]

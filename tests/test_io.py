@@ -1,4 +1,4 @@
-"""Streaming readers and resumable writers of analyzer.io, on real files."""
+"""Streaming readers and resumable writers of analyzer.io.files, on real files."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from analyzer.errors import ConfigError, InputFormatError
-from analyzer.io import (
+from analyzer.io.files import (
     READ_ERROR_COL,
     SOURCE_LINE_COL,
     SOURCE_ROW_COL,

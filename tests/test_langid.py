@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 
 from analyzer.errors import ConfigError
-from analyzer.langid import LangResult, detect_language, detect_languages, get_detector
 from analyzer.settings import get_settings
+from analyzer.text.langid import LangResult, detect_language, detect_languages, get_detector
 
 SPANISH = [
     "Llevo tres semanas esperando el reembolso y nadie me contesta",

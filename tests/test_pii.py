@@ -6,10 +6,11 @@ import math
 
 import pytest
 
-from analyzer import spacy_models
-from analyzer._pii_cases import PII_CASES, PiiCase
 from analyzer.errors import ConfigError, ModelNotFoundError
-from analyzer.pii import (
+from analyzer.evaluation.pii import COLUMNS, evaluate_pii, score_cases
+from analyzer.evaluation.pii_cases import PII_CASES, PiiCase
+from analyzer.text import sentences as spacy_models
+from analyzer.text.pii import (
     ENTITY_TYPES,
     Redaction,
     _merge,
@@ -25,7 +26,6 @@ from analyzer.pii import (
     redact,
     redact_batch,
 )
-from analyzer.pii_eval import COLUMNS, evaluate_pii, score_cases
 
 
 @pytest.fixture(scope="session")

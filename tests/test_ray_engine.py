@@ -16,9 +16,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from analyzer.batch import ColumnMapping, light_process, run_batch
+from analyzer.batch.local import ColumnMapping, light_process, run_batch
 from analyzer.errors import ConfigError, InputFormatError
-from analyzer.io import read_table
+from analyzer.io.files import read_table
 from analyzer.settings import get_settings
 
 RAY_ADDRESS = os.environ.get("DARKFEEDBACK_TEST_RAY_ADDRESS") or None
@@ -82,7 +82,7 @@ def _as_parquet(path: Path) -> Path:
 
 
 def _assert_same_run(local_out: Path, ray_out: Path, local_summary, ray_summary) -> None:
-    from analyzer.ray_engine import read_shards
+    from analyzer.batch.ray_engine import read_shards
 
     pd.testing.assert_frame_equal(read_shards(ray_out), pd.read_parquet(local_out))
     local_rej = pd.read_parquet(local_out.with_name(local_out.name.replace(".parquet", ".rejected.parquet")))
@@ -95,7 +95,7 @@ def _assert_same_run(local_out: Path, ray_out: Path, local_summary, ray_summary)
 
 @pytest.mark.parametrize("kind", ["csv", "jsonl", "parquet"])
 def test_light_pipeline_same_rows_and_rejections_as_local(ray_cluster: str, tmp_path: Path, kind: str) -> None:
-    from analyzer.ray_engine import load_light_process, run_batch_ray
+    from analyzer.batch.ray_engine import load_light_process, run_batch_ray
 
     if kind == "csv":
         src = _bad_and_good_csv(tmp_path / "in.csv")
@@ -115,7 +115,7 @@ def test_light_pipeline_same_rows_and_rejections_as_local(ray_cluster: str, tmp_
 
 
 def test_directory_of_shards_keeps_each_shard_apart(ray_cluster: str, tmp_path: Path) -> None:
-    from analyzer.ray_engine import SOURCE_FILE_COL, load_light_process, read_shards, run_batch_ray
+    from analyzer.batch.ray_engine import SOURCE_FILE_COL, load_light_process, read_shards, run_batch_ray
 
     shards = tmp_path / "shards"
     (shards / "day=2").mkdir(parents=True)
@@ -140,7 +140,7 @@ def test_directory_of_shards_keeps_each_shard_apart(ray_cluster: str, tmp_path: 
 
 
 def test_bad_arguments_fail_before_anything_runs(ray_cluster: str, tmp_path: Path) -> None:
-    from analyzer.ray_engine import load_light_process, run_batch_ray
+    from analyzer.batch.ray_engine import load_light_process, run_batch_ray
 
     src = _bad_and_good_csv(tmp_path / "in.csv")
     with pytest.raises(InputFormatError, match="--text-col"):
@@ -156,8 +156,8 @@ def test_bad_arguments_fail_before_anything_runs(ray_cluster: str, tmp_path: Pat
 def test_missing_ray_names_the_extra_to_install(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
+    from analyzer.batch.ray_engine import RayNotInstalledError, load_light_process, run_batch_ray
     from analyzer.cli import app
-    from analyzer.ray_engine import RayNotInstalledError, load_light_process, run_batch_ray
 
     monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` now raises ImportError
     monkeypatch.setitem(sys.modules, "ray.data", None)
@@ -206,7 +206,7 @@ def _mixed_es_en(path: Path, n_per_lang: int = 24) -> Path:
 @pytest.mark.slow
 def test_full_text_pipeline_same_labels_and_scores_as_local(ray_cluster: str, tmp_path: Path, text_analyzer,
                                                              datasets_dir: Path) -> None:
-    from analyzer.ray_engine import load_text_process, read_shards, run_batch_ray
+    from analyzer.batch.ray_engine import load_text_process, read_shards, run_batch_ray
 
     src = _mixed_es_en(tmp_path / "mixed.csv")
     local = run_batch(src, tmp_path / "local.parquet", process=text_analyzer.analyze_frame, chunk_rows=16,
@@ -241,9 +241,9 @@ def _analysed_messages(raw: pd.DataFrame) -> pd.DataFrame:
 
 
 def test_alerts_grouped_by_customer_equal_compute_alerts(ray_cluster: str, tmp_path: Path) -> None:
+    from analyzer.batch.ray_engine import compute_alerts_ray
+    from analyzer.evaluation.simulate import SimulationConfig, simulate_population
     from analyzer.foresight import compute_alerts_detailed
-    from analyzer.foresight.simulate import SimulationConfig, simulate_population
-    from analyzer.ray_engine import compute_alerts_ray
 
     datasets = get_settings().datasets_dir
     if not (datasets / "online_retail").exists():

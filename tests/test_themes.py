@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from analyzer.errors import ConfigError, NotFittedError
-from analyzer.themes import Taxonomy, Theme, ThemeClassifier, best_span, load_taxonomy
+from analyzer.text.themes import Taxonomy, Theme, ThemeClassifier, best_span, load_taxonomy
 
 DEFAULT_THEMES = {"delivery_delay", "cancellation_by_company", "lost_damaged_item", "refund_return", "billing_price",
                   "product_quality", "support_responsiveness", "staff_attitude", "app_web_error", "account_access",

@@ -1,4 +1,4 @@
-"""Truncation and windows cut from one untruncated encoding (analyzer.tokens), and the memory guards
+"""Truncation and windows cut from one untruncated encoding (analyzer.text.tokens), and the memory guards
 that depend on them: one tokenizer per process, no PyTorch on the ONNX path."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from analyzer.tokens import Window, truncate, windows
+from analyzer.text.tokens import Window, truncate, windows
 
 
 def test_truncate_keeps_the_closing_special_token():
@@ -37,7 +37,7 @@ def test_cuts_equal_the_tokenizers_own_truncation_and_overflow(settings):
     """The pipeline's windows are exactly what tokenizers' truncation with overflow produced before."""
     from tokenizers import Tokenizer
 
-    from analyzer.registry import encoder_folder
+    from analyzer.inference.registry import encoder_folder
 
     path = str(encoder_folder("e5-small", settings) / "tokenizer.json")
     full = Tokenizer.from_file(path)
@@ -65,7 +65,7 @@ def test_onnx_path_loads_no_torch_and_one_tokenizer(settings):
     code = (
         "import gc, sys\n"
         "from tokenizers import Tokenizer\n"
-        "from analyzer.pipeline import load_analyzer\n"
+        "from analyzer.text.pipeline import load_analyzer\n"
         "an = load_analyzer()\n"
         "r = an.analyze(['Hola, soy Juan Pérez y mi pedido no llega. Estoy harto.', 'Great service, thanks!'])\n"
         "assert r[0].sentiment.label == 'negative', r[0].sentiment\n"

@@ -63,7 +63,7 @@ DEFAULT_WEIGHTS: dict[str, float] = {
     "low_purchase_rate": 0.0,
 }
 DEFAULT_BIAS = -3.72  # no signal at all: a 2.4 % chance of churning within 90 days
-"""How the label-free defaults were set (``analyzer.foresight.e2e_eval.calibrate_defaults``
+"""How the label-free defaults were set (``analyzer.evaluation.end_to_end.calibrate_defaults``
 reproduces the last step):
 
 1. hand-set priors in log-odds ranking the signals (churn intent > tone shift > behaviour

@@ -150,7 +150,7 @@ class TurnShiftConfig:
     """The turn-level tone-shift detector: flag turn ``t`` when ``C_t >= h`` and its score <= ``max_score``.
 
     Defaults are the values tuned for F1 on MWOZ (uss_satisfaction_dialogues) with the text
-    core's sentiment model as scorer; :func:`analyzer.foresight.evaluate.evaluate_shift`
+    core's sentiment model as scorer; :func:`analyzer.evaluation.foresight.evaluate_shift`
     re-tunes them on MWOZ for each scorer and reports on SGD.
     """
 

@@ -1,7 +1,7 @@
 """The FastAPI application: ``create_app(settings=None, text_analyzer=None)``.
 
 The text models load in the lifespan, in a background thread, unless an object with
-``analyze_frame(frame) -> frame`` (the :class:`analyzer.pipeline.TextAnalyzer` contract) is
+``analyze_frame(frame) -> frame`` (the :class:`analyzer.text.pipeline.TextAnalyzer` contract) is
 injected; until they are loaded ``/v1/ready`` and the endpoints that need them answer 503,
 while everything else (alerts, customers, feed) already works.
 """
@@ -63,7 +63,7 @@ class AnalyzerHolder:
             if self.analyzer is not None:
                 return
             try:
-                from analyzer.pipeline import load_analyzer
+                from analyzer.text.pipeline import load_analyzer
 
                 self.analyzer = load_analyzer(settings)
             except Exception as exc:  # reported by /v1/ready, never crashes the server

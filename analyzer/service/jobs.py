@@ -1,4 +1,4 @@
-"""Batch jobs: an uploaded file analysed in the background by :func:`analyzer.batch.run_batch`.
+"""Batch jobs: an uploaded file analysed in the background by :func:`analyzer.batch.local.run_batch`.
 
 One worker thread (the text models use the CPU threads already; parallel jobs would only
 compete). Job files live in ``data_dir/jobs/<job_id>/``. A job interrupted by a restart is
@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from analyzer.batch import ColumnMapping, run_batch
-from analyzer.io import count_rows, detect_format
+from analyzer.batch.local import ColumnMapping, run_batch
+from analyzer.io.files import count_rows, detect_format
 from analyzer.service.db import utcnow
 from analyzer.service.storage import Store, jsonable
 from analyzer.settings import Settings

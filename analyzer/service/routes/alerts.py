@@ -83,7 +83,7 @@ _ALLOWED_FROM = {"acknowledged": {"open", "acknowledged"}, "resolved": {"open", 
 
 
 def _act(verb: str, alert_id: str, body: AlertActionCreate | None, request: Request, key: ApiKey) -> dict[str, Any]:
-    from analyzer.pii import redact
+    from analyzer.text.pii import redact
 
     st = store(request)
     row = st.get_alert(alert_id)

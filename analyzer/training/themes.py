@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from analyzer import data
 from analyzer.settings import get_settings
-from analyzer.themes import Taxonomy
+from analyzer.text.themes import Taxonomy
+from analyzer.training import corpora as data
 
 __all__ = ["AIRLINE_REASON_TO_THEME", "BITEXT_INTENT_TO_THEME", "theme_training_data"]
 

@@ -17,9 +17,9 @@ def _stamp() -> str:
 
 def run_train_sentiment(out: Path | None = None, *, epochs: int = 3, start_layer: int = 6,
                         log: Callable[[str], None] = print) -> Path:
-    """Train the sentiment head on :func:`~analyzer.train_sentiment.default_training_data`."""
-    from analyzer.registry import load_encoder
-    from analyzer.train_sentiment import TrainConfig, default_training_data, train_sentiment
+    """Train the sentiment head on :func:`~analyzer.training.sentiment.default_training_data`."""
+    from analyzer.inference.registry import load_encoder
+    from analyzer.training.sentiment import TrainConfig, default_training_data, train_sentiment
 
     settings = get_settings()
     folder = out or settings.models_dir / "sentiment"
@@ -41,9 +41,9 @@ def run_train_sentiment(out: Path | None = None, *, epochs: int = 3, start_layer
 def run_train_themes(out: Path | None = None, *, taxonomy: Path | None = None,
                      log: Callable[[str], None] = print) -> Path:
     """Train the default theme model (one-vs-rest logistic regressions on e5 embeddings)."""
-    from analyzer.registry import load_encoder
-    from analyzer.themes import ThemeClassifier, load_taxonomy
-    from analyzer.train_themes import theme_training_data
+    from analyzer.inference.registry import load_encoder
+    from analyzer.text.themes import ThemeClassifier, load_taxonomy
+    from analyzer.training.themes import theme_training_data
 
     settings = get_settings()
     folder = out or settings.models_dir / "themes"
@@ -72,9 +72,9 @@ def run_calibrate_onnx(*, per_source: int = 400, seed: int = 0, log: Callable[[s
     import pandas as pd
     from tokenizers import Tokenizer
 
-    from analyzer import data
-    from analyzer.onnx_build import calibrate_ranges, write_ranges
-    from analyzer.registry import E5_PREFIX, encoder_folder
+    from analyzer.inference.onnx_build import calibrate_ranges, write_ranges
+    from analyzer.inference.registry import E5_PREFIX, encoder_folder
+    from analyzer.training import corpora as data
 
     settings = get_settings()
     sources = {"es_airline_tweets train": data.load_es_airline("train"),

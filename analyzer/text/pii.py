@@ -375,7 +375,7 @@ _BRANDS = _wordset(
 def _stop_words() -> frozenset[str]:
     # spaCy's stop-word lists are plain Python sets: importing them does not load a model.
     # import_spacy first, so that this import does not pull PyTorch in through thinc.
-    from analyzer.spacy_models import import_spacy
+    from analyzer.text.sentences import import_spacy
 
     import_spacy()
     from spacy.lang.en.stop_words import STOP_WORDS as EN
@@ -732,7 +732,7 @@ def redact_batch(
     items = [t if isinstance(t, str) else "" for t in texts]
     spans = [_regex_spans(t) for t in items]
     if use_ner:
-        from analyzer.spacy_models import components_for, load_pipeline
+        from analyzer.text.sentences import components_for, load_pipeline
 
         for lang in _NER_LANGS:
             idx = [i for i, (t, lg) in enumerate(zip(items, langs, strict=True))

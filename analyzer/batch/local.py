@@ -1,6 +1,6 @@
 """Resumable, constant-memory batch analysis of a message file.
 
-:func:`run_batch` streams an input file (see :mod:`analyzer.io`) chunk by chunk, validates each
+:func:`run_batch` streams an input file (see :mod:`analyzer.io.files`) chunk by chunk, validates each
 record into a canonical frame, hands the valid rows to a ``process`` function (the text pipeline)
 and appends its results to the output file; invalid rows go to a rejected-rows file with a reason.
 
@@ -43,7 +43,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from analyzer.errors import ConfigError, InputFormatError
-from analyzer.io import (
+from analyzer.io.files import (
     READ_ERROR_COL,
     SOURCE_LINE_COL,
     SOURCE_ROW_COL,
@@ -180,7 +180,7 @@ def _check_invariant(read: int, written: int, rejected: int, by_reason: dict[str
     if read != written + rejected or rejected != sum(by_reason.values()):
         raise RuntimeError(
             f"Row accounting broken: read={read}, written={written}, rejected={rejected}, "
-            f"by reason={by_reason}. This is a bug in analyzer.batch; please report it."
+            f"by reason={by_reason}. This is a bug in analyzer.batch.local; please report it."
         )
 
 

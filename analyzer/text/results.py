@@ -1,6 +1,6 @@
 """From sentiment logits to calibrated probabilities, scores and results (numpy only).
 
-Kept apart from :mod:`analyzer.sentiment` (the PyTorch model and its training-time code) so
+Kept apart from :mod:`analyzer.inference.torch_sentiment` (the PyTorch model and its training-time code) so
 that the ONNX inference path never imports torch.
 """
 

@@ -175,7 +175,7 @@ def _cdnow_purchases() -> pd.DataFrame:
 def fit_purchase_process(source: str = "online_retail") -> PurchaseProcess:
     """Fit BG/NBD on the real transactions of ``source`` and read its weekday profile."""
     if source == "online_retail":
-        from analyzer.foresight.evaluate import load_online_retail
+        from analyzer.evaluation.foresight import load_online_retail
 
         purchases = load_online_retail()[["customer_id", "timestamp"]]
     elif source == "cdnow":
@@ -199,7 +199,7 @@ def load_text_pool(split: str = "public_eval") -> pd.DataFrame:
     ``source_row`` is the row's position in the loader's frame, so every simulated message can
     be traced back to the row it was taken from.
     """
-    from analyzer.data import load_en_airline, load_es_airline
+    from analyzer.training.corpora import load_en_airline, load_es_airline
 
     en = load_en_airline(split)
     es = load_es_airline(split)

@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from analyzer.errors import ModelNotFoundError
-from analyzer.tokens import truncate
+from analyzer.text.tokens import truncate
 
 __all__ = ["Batch", "TextEncoder", "mean_pool"]
 
@@ -95,7 +95,7 @@ class TextEncoder:
             hf_logging.enable_progress_bar()
         tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         tokenizer.no_padding()
-        # Untruncated: callers cut what they need (analyzer.tokens), so one tokenizer serves all.
+        # Untruncated: callers cut what they need (analyzer.text.tokens), so one tokenizer serves all.
         tokenizer.no_truncation()
         return cls(model, tokenizer, name=name or folder.name, prefix=prefix, max_tokens=max_tokens)
 

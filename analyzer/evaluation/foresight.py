@@ -1,6 +1,6 @@
 """Evaluations of the foresight stage on public labelled data.
 
-``python -m analyzer.foresight.evaluate [behaviour|shift|telco|shift-model ...]`` prints the tables
+``python -m analyzer.evaluation.foresight [behaviour|shift|telco|shift-model ...]`` prints the tables
 (the first three by default; ``shift-model`` scores turns with the trained sentiment model,
 :func:`text_core_score_fn`, instead of VADER).
 
@@ -196,7 +196,7 @@ def text_core_score_fn(cache_path: str | Path | None = None) -> ScoreFn:
     with ``cache_path`` (a Parquet file) the analysed rows persist between runs and the models
     load only if a text is missing from it.
     """
-    from analyzer.foresight.e2e_eval import CachedTextFn, _default_text_fn
+    from analyzer.evaluation.end_to_end import CachedTextFn, _default_text_fn
 
     cached = CachedTextFn(None, cache_path, loader=_default_text_fn)
 
@@ -333,7 +333,7 @@ def run_evaluations(parts: Sequence[str] = ("shift", "behaviour", "telco", "e2e"
                     log: Callable[[str], None] = print) -> Iterator[tuple[str, pd.DataFrame]]:
     """Yield ``(title, table)`` for each requested evaluation, in order (one command, all tables).
 
-    ``e2e`` is the simulated end-to-end evaluation (:mod:`analyzer.foresight.e2e_eval`; ``quick``
+    ``e2e`` is the simulated end-to-end evaluation (:mod:`analyzer.evaluation.end_to_end`; ``quick``
     and ``seed`` apply to it). Analysed texts are cached under ``cache_dir`` (``None``: no cache).
     """
     unknown = sorted(set(parts) - set(FORESIGHT_EVALUATIONS))
@@ -354,7 +354,7 @@ def run_evaluations(parts: Sequence[str] = ("shift", "behaviour", "telco", "e2e"
         elif part == "telco":
             yield "ibm_telco_churn sanity check (held-out 25 %)", evaluate_telco()
         else:
-            from analyzer.foresight.e2e_eval import e2e_tables
+            from analyzer.evaluation.end_to_end import e2e_tables
 
             yield from e2e_tables(quick=quick, seed=seed, cache_path=cache, log=log)
         log(f"{part} took {time.perf_counter() - start:.0f} s")

@@ -1,6 +1,6 @@
 """End-to-end evaluation of the alerts on a simulated population with known churn dates.
 
-``python -m analyzer.foresight.e2e_eval`` prints the tables: the default population, then a
+``python -m analyzer.evaluation.end_to_end`` prints the tables: the default population, then a
 sweep over the write rate and the noise level. Three variants go through the same
 :func:`~analyzer.foresight.alerts.compute_alerts_detailed`, run weekly over the evaluation
 year with the alert history fed back (so the cooldown acts as it would in production):
@@ -9,7 +9,7 @@ year with the alert history fed back (so the cooldown acts as it would in produc
 - ``text_only``: analysed messages, no events;
 - ``behaviour_only``: events, no messages.
 
-Messages are analysed by the REAL text core (``analyzer.pipeline.load_analyzer().analyze_frame``)
+Messages are analysed by the REAL text core (``analyzer.text.pipeline.load_analyzer().analyze_frame``)
 unless another ``text_fn`` is passed; each distinct text is analysed once per process.
 
 Definitions (``H`` = ``horizon_days``, default 90):
@@ -45,9 +45,9 @@ import numpy as np
 import pandas as pd
 
 from analyzer.errors import ConfigError
+from analyzer.evaluation.simulate import SimulationConfig, simulate_population
 from analyzer.foresight.alerts import SEVERITIES, WIN_BACK_CAUSE, RuleTable, compute_alerts_detailed, load_rules
 from analyzer.foresight.fusion import RiskModel
-from analyzer.foresight.simulate import SimulationConfig, simulate_population
 
 __all__ = [
     "REPORT_SEED",
@@ -127,7 +127,7 @@ class CachedTextFn:
 
 
 def _default_text_fn() -> TextFn:
-    from analyzer.pipeline import load_analyzer
+    from analyzer.text.pipeline import load_analyzer
 
     return load_analyzer().analyze_frame
 

@@ -7,7 +7,7 @@ them does not know which one runs.  The trunk runs once per batch; each branch o
 output is asked for (a sentence-level sentiment pass needs no theme embedding, a prototype
 embedding needs no sentiment).
 
-The ONNX graphs are built from the same weights by :mod:`analyzer.onnx_build`, cached under
+The ONNX graphs are built from the same weights by :mod:`analyzer.inference.onnx_build`, cached under
 ``Settings.cache_dir/onnx/<fingerprint>``, once, by ``darkfeedback build-encoder`` or on
 first use; nothing is downloaded.
 """
@@ -27,14 +27,14 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 from analyzer.errors import ConfigError, ModelNotFoundError
-from analyzer.sentiment_scores import ARTIFACT_META
 from analyzer.settings import Settings
+from analyzer.text.results import ARTIFACT_META
 
 if TYPE_CHECKING:
     from tokenizers import Tokenizer
 
-    from analyzer.encoder import TextEncoder
-    from analyzer.sentiment import SentimentModel
+    from analyzer.inference.torch_encoder import TextEncoder
+    from analyzer.inference.torch_sentiment import SentimentModel
 
 __all__ = ["Backend", "Forward", "OnnxBackend", "TokenBatch", "TorchBackend", "load_backend", "mean_pool_np",
            "token_batches"]
@@ -98,7 +98,7 @@ class Backend(Protocol):
 
     name: str
     # The base encoder's, one per process (~290 MB): no truncation, no padding; the pipeline
-    # cuts windows and truncates (analyzer.tokens).
+    # cuts windows and truncates (analyzer.text.tokens).
     tokenizer: Tokenizer
     prefix: str
     pad_id: int
@@ -131,7 +131,7 @@ class TorchBackend:
     def forward(self, batch: TokenBatch, *, sentiment: bool = True, base: bool = True) -> Forward:
         import torch
 
-        from analyzer.encoder import Batch
+        from analyzer.inference.torch_encoder import Batch
 
         mask = torch.from_numpy(batch.mask).long()
         tb = Batch(batch.index, torch.from_numpy(batch.input_ids), mask)
@@ -162,7 +162,7 @@ class OnnxBackend:
                  sentiment_meta: dict[str, Any], num_threads: int) -> None:
         import onnxruntime as ort
 
-        from analyzer.onnx_build import DISABLED_OPTIMIZERS
+        from analyzer.inference.onnx_build import DISABLED_OPTIMIZERS
 
         meta = json.loads((folder / "graphs.json").read_text())
         opts = ort.SessionOptions()
@@ -249,8 +249,8 @@ def _stack(parts: Sequence[np.ndarray | None], width: int) -> np.ndarray:
 
 def onnx_folder(settings: Settings, *, rebuild: bool = False, quantize: bool = True) -> Path:
     """The cached ONNX graphs for the current encoder and sentiment model, built if missing."""
-    from analyzer.onnx_build import build_onnx_graphs, graphs_fingerprint
-    from analyzer.registry import encoder_folder
+    from analyzer.inference.onnx_build import build_onnx_graphs, graphs_fingerprint
+    from analyzer.inference.registry import encoder_folder
 
     if settings.encoder != "e5-small":
         raise ConfigError(f"the ONNX backend is built for the 'e5-small' encoder; got encoder {settings.encoder!r}. "
@@ -273,14 +273,14 @@ def onnx_folder(settings: Settings, *, rebuild: bool = False, quantize: bool = T
 def load_backend(settings: Settings) -> Backend:
     """The backend named by ``Settings.backend`` ("onnx" or "torch"), loaded once per call."""
     if settings.backend == "torch":
-        from analyzer.registry import load_encoder
-        from analyzer.sentiment import SentimentModel
+        from analyzer.inference.registry import load_encoder
+        from analyzer.inference.torch_sentiment import SentimentModel
 
         encoder = load_encoder(settings.encoder, settings)
         return TorchBackend(encoder, SentimentModel.load(settings.models_dir / "sentiment", encoder))
     from tokenizers import Tokenizer
 
-    from analyzer.registry import E5_PREFIX, encoder_folder
+    from analyzer.inference.registry import E5_PREFIX, encoder_folder
 
     try:
         import onnxruntime  # noqa: F401

@@ -1,4 +1,4 @@
-"""Evaluation of PII redaction on the labelled cases in :mod:`analyzer._pii_cases`.
+"""Evaluation of PII redaction on the labelled cases in :mod:`analyzer.evaluation.pii_cases`.
 
 Scoring follows the "a leak is worse than an over-redaction" rule (Presidio recommends F2):
 
@@ -17,8 +17,8 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from analyzer._pii_cases import PII_CASES, PiiCase
-from analyzer.pii import Redaction, redact_batch
+from analyzer.evaluation.pii_cases import PII_CASES, PiiCase
+from analyzer.text.pii import Redaction, redact_batch
 
 __all__ = ["COLUMNS", "evaluate_pii", "score_cases"]
 

@@ -20,10 +20,10 @@ from sklearn.metrics import f1_score
 from sklearn.model_selection import train_test_split
 from torch import nn
 
-from analyzer import data
-from analyzer.data import SENTIMENT_LABELS
-from analyzer.encoder import TextEncoder
-from analyzer.sentiment import SentimentModel
+from analyzer.inference.torch_encoder import TextEncoder
+from analyzer.inference.torch_sentiment import SentimentModel
+from analyzer.training import corpora as data
+from analyzer.training.corpora import SENTIMENT_LABELS
 
 __all__ = ["TrainConfig", "default_training_data", "fit_temperature", "train_sentiment"]
 
@@ -60,7 +60,7 @@ def default_training_data(*, redact: bool = True) -> pd.DataFrame:
     df = df[df["label"].isin(SENTIMENT_LABELS) & (df["text"].str.strip() != "")]
     df = df.drop_duplicates(subset=["text"]).reset_index(drop=True)
     if redact:
-        from analyzer.pii import redact_batch
+        from analyzer.text.pii import redact_batch
 
         df["text"] = [r.text for r in redact_batch(df["text"].tolist(), df["lang"].tolist())]
     return df

@@ -7,7 +7,7 @@ hundreds of small shape operators whose cost dominates at chat-message lengths, 
 fusion passes do not recognise the attention of recent ``transformers`` releases.  Building
 from ``safetensors`` files also means neither torch nor transformers is needed here.
 
-Three graphs mirror :mod:`analyzer.encoder`'s trunk/branch split, so the shared trunk runs
+Three graphs mirror :mod:`analyzer.inference.torch_encoder`'s trunk/branch split, so the shared trunk runs
 once per text:
 
 - ``trunk``: token ids -> hidden states after the embeddings and layers ``0..start-1``;
@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from analyzer.errors import ModelBuildError
-from analyzer.sentiment_scores import ARTIFACT_META, ARTIFACT_WEIGHTS
+from analyzer.text.results import ARTIFACT_META, ARTIFACT_WEIGHTS
 
 __all__ = ["DISABLED_OPTIMIZERS", "FORMAT_VERSION", "GRAPHS", "RANGES_FILE", "build_onnx_graphs", "calibrate_ranges",
            "graphs_fingerprint"]

@@ -19,13 +19,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analyzer.backends import Backend, TokenBatch, load_backend, mean_pool_np, token_batches
 from analyzer.errors import ConfigError
-from analyzer.sentiment_scores import SentimentResult, calibrated_probabilities, sentiment_results
+from analyzer.inference.backends import Backend, TokenBatch, load_backend, mean_pool_np, token_batches
 from analyzer.settings import Settings, get_settings
-from analyzer.themes import Taxonomy, ThemeClassifier, ThemeMatch, best_span, load_taxonomy
-from analyzer.tokens import truncate
-from analyzer.tokens import windows as cut_windows
+from analyzer.text.results import SentimentResult, calibrated_probabilities, sentiment_results
+from analyzer.text.themes import Taxonomy, ThemeClassifier, ThemeMatch, best_span, load_taxonomy
+from analyzer.text.tokens import truncate
+from analyzer.text.tokens import windows as cut_windows
 
 __all__ = ["MessageAnalysis", "SentenceSentiment", "TextAnalyzer", "load_analyzer"]
 
@@ -76,7 +76,7 @@ class TextAnalyzer:
     """Holds the loaded models; analyse lists of texts or DataFrames with the same results.
 
     ``backend`` runs the encoder and the sentiment model (ONNX Runtime int8 by default, or
-    PyTorch fp32: :mod:`analyzer.backends`); everything above it is shared.
+    PyTorch fp32: :mod:`analyzer.inference.backends`); everything above it is shared.
     """
 
     def __init__(self, backend: Backend, themes: ThemeClassifier,
@@ -87,7 +87,7 @@ class TextAnalyzer:
         self.sentence_level = sentence_level
         self.use_ner = use_ner
         # Texts are cut into windows of the length the sentiment model was trained on (a long
-        # review becomes several windows whose results are averaged): analyzer.tokens cuts them
+        # review becomes several windows whose results are averaged): analyzer.text.tokens cuts them
         # from the backend's one untruncated encoding.
         self.window_tokens = backend.window_tokens
 
@@ -152,8 +152,8 @@ class TextAnalyzer:
         return calibrated_probabilities(logits, self.backend.temperature)
 
     def _analyze(self, texts: list[str]) -> list[MessageAnalysis]:
-        from analyzer.langid import detect_languages
-        from analyzer.pii import redact_batch
+        from analyzer.text.langid import detect_languages
+        from analyzer.text.pii import redact_batch
 
         if not texts:
             return []
@@ -272,7 +272,7 @@ class TextAnalyzer:
         return ThemeMatch(theme_id, probability, text[start:end].strip(), start, end)
 
     def _sentence_sentiment(self, texts: list[str], langs: list[str]) -> list[list[SentenceSentiment]]:
-        from analyzer.spacy_models import split_sentences
+        from analyzer.text.sentences import split_sentences
 
         out: list[list[SentenceSentiment]] = [[] for _ in texts]
         multi = [i for i, t in enumerate(texts) if _MULTI_SENTENCE.search(t.strip())]

@@ -3,9 +3,9 @@
 Optional: ``pip install dark-feedback[ray]``. Nothing here imports Ray at module import time.
 
 Batch analysis (:func:`run_batch_ray`) runs the *same* stage functions as the local engine
-(:func:`analyzer.batch.run_batch`), only distributed::
+(:func:`analyzer.batch.local.run_batch`), only distributed::
 
-    input file(s) --read with analyzer.io, chunk by chunk (one Ray task per shard)
+    input file(s) --read with analyzer.io.files, chunk by chunk (one Ray task per shard)
                   --validate_chunk (the local engine's function)----> rejected rows -> Parquet
                   --valid canonical rows--> map_batches(_AnalyzeActor, actor pool of N workers)
                                            (model loaded once per actor; same ProcessFn)
@@ -46,7 +46,7 @@ from unittest import mock
 import numpy as np
 import pandas as pd
 
-from analyzer.batch import (
+from analyzer.batch.local import (
     BatchSummary,
     ColumnMapping,
     ProcessFn,
@@ -56,7 +56,7 @@ from analyzer.batch import (
     validate_chunk,
 )
 from analyzer.errors import AnalyzerError, ConfigError, InputFormatError
-from analyzer.io import FileFormat, detect_format, fsync_dir, iter_raw_chunks
+from analyzer.io.files import FileFormat, detect_format, fsync_dir, iter_raw_chunks
 from analyzer.settings import Settings, get_settings
 
 if TYPE_CHECKING:
@@ -104,13 +104,13 @@ def _import_ray() -> Any:
 
 def load_text_process(settings: Settings) -> ProcessFn:
     """The full text pipeline (what ``darkfeedback analyze`` runs): ``load_analyzer().analyze_frame``."""
-    from analyzer.pipeline import load_analyzer
+    from analyzer.text.pipeline import load_analyzer
 
     return load_analyzer(settings).analyze_frame
 
 
 def load_light_process(settings: Settings) -> ProcessFn:
-    """The model-free stand-in :func:`analyzer.batch.light_process` (tests, dry runs)."""
+    """The model-free stand-in :func:`analyzer.batch.local.light_process` (tests, dry runs)."""
     return light_process
 
 
@@ -243,7 +243,7 @@ def _finalize_shards(folder: Path) -> list[Path]:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from analyzer.io import _conform
+    from analyzer.io.files import _conform
 
     shards = sorted(folder.glob("*.parquet"))
     if not shards:
@@ -321,7 +321,7 @@ def run_batch_ray(
     Writes Parquet shards into the directory ``output_path`` and the rejected rows (same columns
     and reason codes as the local engine; plus ``source_file`` for a directory input) as
     Parquet shards into ``rejected_path`` (default ``<output>.rejected``). Returns the same
-    :class:`~analyzer.batch.BatchSummary` as :func:`~analyzer.batch.run_batch`, also written
+    :class:`~analyzer.batch.local.BatchSummary` as :func:`~analyzer.batch.local.run_batch`, also written
     to ``<output>.summary.json``.
 
     ``make_process(settings)`` is called once in each of the ``num_workers`` actors
@@ -412,7 +412,7 @@ def run_batch_ray(
         rows_per_s=round(rows_read / elapsed, 1) if elapsed > 0 else 0.0,
         input_path=str(src), output_path=str(dst), rejected_path=str(rej),
     )
-    from analyzer.batch import _atomic_write_json
+    from analyzer.batch.local import _atomic_write_json
 
     _atomic_write_json(dst.with_name(dst.name + ".summary.json"), summary.to_dict())
     return summary
@@ -599,7 +599,7 @@ def _population_bgnbd(model: Any) -> Iterator[None]:
         return
     if not hasattr(behaviour, "BGNBD"):
         raise ConfigError("analyzer.foresight.behaviour no longer builds a BGNBD model the Ray engine can share "
-                          "between buckets; update analyzer.ray_engine.compute_alerts_ray.")
+                          "between buckets; update analyzer.batch.ray_engine.compute_alerts_ray.")
     with mock.patch.object(behaviour, "BGNBD", _FittedBGNBD(model)):
         yield
 
@@ -634,7 +634,7 @@ def _pooled(mode: str, store: dict[str, Any]) -> Iterator[None]:
                 key = f"{_name}:{_caller()}"
                 if mode == "replay":
                     if key not in store:
-                        raise ConfigError(f"analyzer.ray_engine has no population value for {key}; "
+                        raise ConfigError(f"analyzer.batch.ray_engine has no population value for {key}; "
                                           "was the input changed between passes?")
                     return store[key]
                 store.setdefault(key, []).append(args)
@@ -660,7 +660,7 @@ def _pooled_values(recorded: list[dict[str, list[tuple[Any, ...]]]]) -> dict[str
         rest = args_list[0][1:]
         if any(a[1:] != rest for a in args_list):
             raise ConfigError(f"{key}: buckets disagree on the window or thresholds; this is a bug in "
-                              "analyzer.ray_engine.")
+                              "analyzer.batch.ray_engine.")
         values[key] = real(union, *rest)
     return values
 

@@ -14,10 +14,10 @@ import pandas as pd
 from scipy.stats import spearmanr
 from sklearn.metrics import accuracy_score, f1_score
 
-from analyzer import data
-from analyzer.pipeline import TextAnalyzer
-from analyzer.themes import Taxonomy, Theme, ThemeClassifier
-from analyzer.train_themes import AIRLINE_REASON_TO_THEME
+from analyzer.text.pipeline import TextAnalyzer
+from analyzer.text.themes import Taxonomy, Theme, ThemeClassifier
+from analyzer.training import corpora as data
+from analyzer.training.themes import AIRLINE_REASON_TO_THEME
 
 __all__ = ["TARGETS", "evaluate_all", "evaluate_banking77", "evaluate_langid", "evaluate_sentiment",
            "evaluate_themes"]
@@ -122,7 +122,7 @@ def evaluate_banking77(analyzer: TextAnalyzer, log: Callable[[str], None] = prin
 
 def evaluate_langid(log: Callable[[str], None] = print) -> list[Row]:
     """Language ID on the Spanish and English evaluation tweets (their language is known)."""
-    from analyzer.langid import detect_languages
+    from analyzer.text.langid import detect_languages
 
     es = data.load_es_airline("public_eval")["text"].tolist()
     en = data.load_en_airline("public_eval")["text"].tolist()
@@ -149,7 +149,7 @@ def evaluate_all(analyzer: TextAnalyzer, *, log: Callable[[str], None] = print,
     if "langid" in parts:
         rows += evaluate_langid(log)
     if "pii" in parts:
-        from analyzer.pii_eval import evaluate_pii
+        from analyzer.evaluation.pii import evaluate_pii
 
         pii = evaluate_pii()
         for rec in pii.to_dict("records"):

@@ -17,16 +17,16 @@ import numpy as np
 import torch
 from torch import nn
 
-from analyzer.data import SENTIMENT_LABELS
-from analyzer.encoder import Batch, TextEncoder, mean_pool, run_layers
 from analyzer.errors import ModelNotFoundError
-from analyzer.sentiment_scores import (
+from analyzer.inference.torch_encoder import Batch, TextEncoder, mean_pool, run_layers
+from analyzer.text.results import (
     ARTIFACT_META,
     ARTIFACT_WEIGHTS,
     SentimentResult,
     polarity_scores,
     sentiment_results,
 )
+from analyzer.training.corpora import SENTIMENT_LABELS
 
 __all__ = ["SentimentHead", "SentimentModel", "SentimentResult"]
 
