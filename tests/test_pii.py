@@ -13,8 +13,6 @@ from analyzer.text import sentences as spacy_models
 from analyzer.text.pii import (
     ENTITY_TYPES,
     Redaction,
-    _merge,
-    _Span,
     cif_is_valid,
     dni_is_valid,
     find_entities,
@@ -26,6 +24,7 @@ from analyzer.text.pii import (
     redact,
     redact_batch,
 )
+from analyzer.text.pii.spans import Span, merge_spans
 
 
 @pytest.fixture(scope="session")
@@ -136,10 +135,10 @@ def test_validators() -> None:
 
 
 def test_overlapping_spans_merge_into_the_longer_type() -> None:
-    merged = _merge([_Span("PERSON", 10, 20), _Span("ADDRESS", 5, 30), _Span("PHONE", 40, 49)])
-    assert merged == [_Span("ADDRESS", 5, 30), _Span("PHONE", 40, 49)]
+    merged = merge_spans([Span("PERSON", 10, 20), Span("ADDRESS", 5, 30), Span("PHONE", 40, 49)])
+    assert merged == [Span("ADDRESS", 5, 30), Span("PHONE", 40, 49)]
     # partial overlap: the union is redacted so that nothing of either entity is left
-    assert _merge([_Span("PERSON", 0, 10), _Span("EMAIL", 5, 30)]) == [_Span("EMAIL", 0, 30)]
+    assert merge_spans([Span("PERSON", 0, 10), Span("EMAIL", 5, 30)]) == [Span("EMAIL", 0, 30)]
 
 
 def test_find_entities_is_regex_only() -> None:
