@@ -66,6 +66,16 @@ def test_low_confidence_threshold_comes_from_settings(monkeypatch: pytest.Monkey
         get_settings.cache_clear()
 
 
+def test_passed_values_win_over_settings() -> None:
+    # what the pipeline does: it passes its own Settings' values down instead of the process settings
+    text = "gracias"
+    strict = detect_language(text, min_confidence=0.99)
+    assert (strict.lang, strict.detected, strict.reason) == ("und", "es", "low_confidence")
+    assert detect_languages([text], ["es", "en"], min_confidence=0.0)["lang"].tolist() == ["es"]
+    with pytest.raises(ConfigError, match="between 0 and 1"):
+        detect_language(text, min_confidence=1.5)
+
+
 def test_batch_contract() -> None:
     series = pd.Series([SPANISH[0], None, ENGLISH[0]], index=[10, 20, 30])
     out = detect_languages(series)
@@ -76,10 +86,11 @@ def test_batch_contract() -> None:
     assert detect_languages([]).shape == (0, 2)
 
 
-def test_detector_is_built_once() -> None:
+def test_detector_is_built_once_per_candidate_set() -> None:
     assert get_detector() is get_detector()
     codes = ["en", "es", "pt", "it", "fr", "ca"]
     assert get_detector(codes) is get_detector(tuple(reversed(codes)))
+    assert get_detector(["es", "en"]) is not get_detector(codes)
 
 
 def test_restricting_candidates_changes_other() -> None:

@@ -162,6 +162,18 @@ def test_ner_finds_capitalised_names(nlp_loaded: None) -> None:
     assert "Lawrence" not in en.text and "[PERSON]" in en.text
 
 
+def test_without_a_language_redact_detects_it_and_runs_ner(nlp_loaded: None) -> None:
+    # callers outside the pipeline (the service redacting agents' notes) have no language at hand
+    assert redact("llamé a Juan Pérez y no contestó").text == "llamé a [PERSON] y no contestó"
+    only_ner = "ayer llamé a Leocadio Berrocal y no contestó"  # names in no list: only NER finds them
+    assert redact(only_ner).text == "ayer llamé a [PERSON] y no contestó"
+    assert redact(only_ner, "und").text == only_ner
+    assert redact(only_ner, lang_min_confidence=0.999).text == only_ner  # passed values reach langid: "und"
+    batch = redact_batch([only_ner, "I called Tobias Fenwick and nobody answered", "ok"])
+    assert [r.text for r in batch] == ["ayer llamé a [PERSON] y no contestó", "I called [PERSON] and nobody answered",
+                                       "ok"]
+
+
 def test_other_languages_get_the_regex_layer(nlp_loaded: None) -> None:
     red = redact("Olá, o meu email é ana@exemplo.pt e telefone +351 912 345 678", "other")
     assert red.types == ["EMAIL", "PHONE"]

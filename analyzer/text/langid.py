@@ -1,15 +1,19 @@
 """Language identification: Spanish, English, some other language, or undetermined.
 
-Uses `lingua` restricted to a small candidate set (``Settings.lang_candidates``): es and en,
-plus common confusers (pt, it, fr, ca) so that a Portuguese or Italian message is reported as
-"other" instead of being forced into es/en. A restricted detector is both faster and more
-accurate than one over 75 languages.
+Uses `lingua` restricted to a small candidate set (``languages``; ``Settings.lang_candidates``
+by default): es and en, plus common confusers (pt, it, fr, ca) so that a Portuguese or Italian
+message is reported as "other" instead of being forced into es/en. A restricted detector is both
+faster and more accurate than one over 75 languages. One detector is built per candidate set
+and cached.
 
 ``lang`` is one of ``"es"``, ``"en"``, ``"other"``, ``"und"``:
 
 - ``und`` when the text has too few letters to judge (``"ok"``, ``"12345"``, emoji) or when
-  the top confidence is below ``Settings.lang_min_confidence``;
+  the top confidence is below ``min_confidence`` (``Settings.lang_min_confidence`` by default);
 - ``other`` when a non-es/en candidate wins with enough confidence.
+
+Callers that hold a :class:`~analyzer.settings.Settings` (the text pipeline) pass both values;
+only when they are left out do the functions below read the process settings.
 """
 
 from __future__ import annotations
@@ -69,8 +73,8 @@ class LangResult:
     """Why this label: "detected", "low_confidence", "too_short"."""
 
 
-def _candidate_codes(languages: Iterable[str] | None) -> tuple[str, ...]:
-    codes = tuple(sorted({c.strip().lower() for c in (languages or get_settings().lang_candidates)}))
+def _candidate_codes(languages: Iterable[str]) -> tuple[str, ...]:
+    codes = tuple(sorted({c.strip().lower() for c in languages}))
     missing = [c for c in SUPPORTED_LANGS if c not in codes]
     if missing:
         raise ConfigError(
@@ -98,7 +102,10 @@ def _build_detector(codes: tuple[str, ...]) -> LanguageDetector:
 
 
 def get_detector(languages: Iterable[str] | None = None) -> LanguageDetector:
-    """The lingua detector over ``languages`` (default ``Settings.lang_candidates``), built once, cached."""
+    """The lingua detector over ``languages`` (default ``Settings.lang_candidates``), built once per
+    candidate set (in any order) and cached."""
+    if languages is None:
+        languages = get_settings().lang_candidates
     return _build_detector(_candidate_codes(languages))
 
 
@@ -117,14 +124,26 @@ def _decide(values: list[tuple[str, float]], min_confidence: float) -> LangResul
     return LangResult(code if code in SUPPORTED_LANGS else "other", conf, code, "detected")
 
 
-def _detect_all(texts: Sequence[object], languages: Iterable[str] | None) -> list[LangResult]:
-    min_conf = get_settings().lang_min_confidence
+def _resolve(languages: Iterable[str] | None, min_confidence: float | None) -> tuple[tuple[str, ...], float]:
+    """The candidate codes and threshold to use: those passed, else the process settings' (public entry
+    points only; the pipeline always passes its own)."""
+    if languages is None or min_confidence is None:
+        settings = get_settings()
+        languages = settings.lang_candidates if languages is None else languages
+        min_confidence = settings.lang_min_confidence if min_confidence is None else min_confidence
+    if not 0.0 <= min_confidence <= 1.0:
+        raise ConfigError(f"The language-ID min_confidence must be between 0 and 1; got {min_confidence}. "
+                          "Fix DARKFEEDBACK_LANG_MIN_CONFIDENCE or the value passed.")
+    return _candidate_codes(languages), float(min_confidence)
+
+
+def _detect_all(texts: Sequence[object], codes: tuple[str, ...], min_conf: float) -> list[LangResult]:
     cleaned = [_clean(t) for t in texts]
     judged = [i for i, c in enumerate(cleaned) if len(_LETTER_RE.findall(c)) >= _MIN_LETTERS]
     results = [LangResult("und", 0.0, None, "too_short") for _ in texts]
     if not judged:
         return results
-    detector = get_detector(languages)
+    detector = _build_detector(codes)
     batch = detector.compute_language_confidence_values_in_parallel([cleaned[i] for i in judged])
     for i, values in zip(judged, batch, strict=True):
         pairs = [(cv.language.iso_code_639_1.name.lower(), float(cv.value)) for cv in values]
@@ -132,22 +151,29 @@ def _detect_all(texts: Sequence[object], languages: Iterable[str] | None) -> lis
     return results
 
 
-def detect_language(text: str, languages: Iterable[str] | None = None) -> LangResult:
-    """Language of one text (see the module docstring for the labels)."""
-    return _detect_all([text], languages)[0]
+def detect_language(text: str, languages: Iterable[str] | None = None, *,
+                    min_confidence: float | None = None) -> LangResult:
+    """Language of one text (see the module docstring for the labels).
+
+    ``languages`` (candidate ISO 639-1 codes, must include es and en) and ``min_confidence``
+    default to ``Settings.lang_candidates`` and ``Settings.lang_min_confidence``.
+    """
+    return _detect_all([text], *_resolve(languages, min_confidence))[0]
 
 
 def detect_languages(
-    texts: Sequence[str] | pd.Series, languages: Iterable[str] | None = None
+    texts: Sequence[str] | pd.Series, languages: Iterable[str] | None = None, *,
+    min_confidence: float | None = None,
 ) -> pd.DataFrame:
     """Languages of many texts, one row per text, in input order (a Series keeps its index).
 
     Columns: ``lang`` ("es"/"en"/"other"/"und") and ``lang_confidence`` (float, 0-1).
-    Non-string items (None, NaN) are "und".
+    Non-string items (None, NaN) are "und". ``languages`` and ``min_confidence`` as in
+    :func:`detect_language`.
     """
     index = texts.index if isinstance(texts, pd.Series) else pd.RangeIndex(len(texts))
     items = list(texts)
-    results = _detect_all(items, languages)
+    results = _detect_all(items, *_resolve(languages, min_confidence))
     return pd.DataFrame(
         {
             "lang": pd.Series([r.lang for r in results], index=index),

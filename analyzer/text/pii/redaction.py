@@ -8,7 +8,7 @@ ORIGINAL text, never the raw values, so it can be logged.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from analyzer.errors import ConfigError
@@ -66,19 +66,24 @@ def find_entities(text: str) -> list[tuple[str, int, int]]:
 
 
 def redact_batch(
-    texts: Sequence[str], langs: Sequence[str], *, use_ner: bool = True, batch_size: int = 256
+    texts: Sequence[str], langs: Sequence[str] | None = None, *, use_ner: bool = True, batch_size: int = 256,
+    lang_candidates: Iterable[str] | None = None, lang_min_confidence: float | None = None,
 ) -> list[Redaction]:
     """Redact many texts; ``langs[i]`` ("es", "en", "other", "und") picks the NER model for ``texts[i]``.
 
     The regex layer runs on every text. spaCy NER runs only on es/en texts that pass
     :func:`might_contain_name`, batched per language with every other pipeline component disabled.
-    Non-string items are treated as empty texts.
+    When ``langs`` is None and NER is on, the languages are detected here
+    (:func:`analyzer.text.langid.detect_languages` over ``lang_candidates`` with
+    ``lang_min_confidence``; both default to the settings'). Non-string items are treated as empty texts.
     """
-    if len(texts) != len(langs):
-        raise ConfigError(
-            f"redact_batch needs one language per text; got {len(texts)} texts and {len(langs)} langs."
-        )
     items = [t if isinstance(t, str) else "" for t in texts]
+    if langs is None:
+        langs = _detect(items, lang_candidates, lang_min_confidence) if use_ner else ["und"] * len(items)
+    if len(items) != len(langs):
+        raise ConfigError(
+            f"redact_batch needs one language per text; got {len(items)} texts and {len(langs)} langs."
+        )
     spans = [_regex_spans(t) for t in items]
     if use_ner:
         from analyzer.text.sentences import components_for, load_pipeline
@@ -96,6 +101,17 @@ def redact_batch(
     return [_apply(t, s) for t, s in zip(items, spans, strict=True)]
 
 
-def redact(text: str, lang: str, *, use_ner: bool = True) -> Redaction:
-    """Redact one text (see :func:`redact_batch`)."""
-    return redact_batch([text], [lang], use_ner=use_ner)[0]
+def redact(
+    text: str, lang: str | None = None, *, use_ner: bool = True,
+    lang_candidates: Iterable[str] | None = None, lang_min_confidence: float | None = None,
+) -> Redaction:
+    """Redact one text (see :func:`redact_batch`); with ``lang`` None its language is detected, so
+    that NER runs on Spanish and English texts that come without one (an agent's note)."""
+    return redact_batch([text], None if lang is None else [lang], use_ner=use_ner,
+                        lang_candidates=lang_candidates, lang_min_confidence=lang_min_confidence)[0]
+
+
+def _detect(texts: list[str], candidates: Iterable[str] | None, min_confidence: float | None) -> list[str]:
+    from analyzer.text.langid import detect_languages  # pandas and lingua: only when a language is needed
+
+    return [str(lang) for lang in detect_languages(texts, candidates, min_confidence=min_confidence)["lang"]]
