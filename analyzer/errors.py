@@ -8,6 +8,7 @@ Hierarchy::
     ├── ConfigError(AnalyzerError, ValueError)       bad settings or arguments
     ├── ModelNotFoundError(AnalyzerError, LookupError) a model name or folder that cannot be loaded
     ├── ModelBuildError(AnalyzerError, RuntimeError) the offline rebuild of a model failed
+    ├── MissingExtraError(AnalyzerError, ImportError) an optional feature whose extra is not installed
     ├── InputFormatError(AnalyzerError, ValueError)  an input file that cannot be read at all
     ├── RowError(AnalyzerError, ValueError)          one bad row (goes to the rejected-rows file)
     └── NotFittedError(AnalyzerError, ValueError, AttributeError) a head used before training
@@ -19,6 +20,7 @@ __all__ = [
     "AnalyzerError",
     "ConfigError",
     "InputFormatError",
+    "MissingExtraError",
     "ModelBuildError",
     "ModelNotFoundError",
     "NotFittedError",
@@ -40,6 +42,24 @@ class ModelNotFoundError(AnalyzerError, LookupError):
 
 class ModelBuildError(AnalyzerError, RuntimeError):
     """Rebuilding a model from an offline package failed."""
+
+
+class MissingExtraError(AnalyzerError, ImportError):
+    """An optional feature was asked for, but the packages of its extra are not installed.
+
+    ``extra`` names the ``pip install 'dark-feedback[extra]'`` that fixes it; ``missing`` the
+    packages that were not found.
+    """
+
+    def __init__(self, feature: str, *, extra: str, missing: tuple[str, ...]) -> None:
+        self.feature, self.extra, self.missing = feature, extra, missing
+        one = len(missing) == 1
+        super().__init__(
+            f"{feature} needs {' and '.join(missing)}, which {'is' if one else 'are'} not installed "
+            f"(the default install leaves {'it' if one else 'them'} out). "
+            f"Install the {extra!r} extra: pip install 'dark-feedback[{extra}]'",
+            name=missing[0],
+        )
 
 
 class InputFormatError(AnalyzerError, ValueError):

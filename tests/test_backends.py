@@ -87,6 +87,7 @@ def _cos(a, b):
 
 
 @pytest.mark.slow
+@pytest.mark.requires_train
 def test_fp32_graphs_equal_pytorch(settings, torch_backend, tmp_path):
     """Built node by node, the fp32 graphs compute exactly what the PyTorch modules compute."""
     from tokenizers import Tokenizer
@@ -107,6 +108,8 @@ def test_fp32_graphs_equal_pytorch(settings, torch_backend, tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.requires_train
+@pytest.mark.requires_datasets("es_airline_tweets", "en_airline_tweets")
 def test_int8_graphs_stay_close_to_pytorch(torch_backend, onnx_backend, datasets_dir):
     """int8 dynamic quantization moves scores a little; decisions and embeddings stay close."""
     import pandas as pd
@@ -163,6 +166,7 @@ def test_int8_scores_do_not_depend_on_the_other_texts_in_the_batch(onnx_backend)
 
 
 @pytest.mark.slow
+@pytest.mark.requires_train
 def test_pipeline_gives_the_same_answers_on_both_backends(settings):
     from analyzer.text.pipeline import load_analyzer
 
@@ -195,17 +199,59 @@ def test_onnx_cache_is_reused_and_keyed_by_the_weights(settings, tmp_path):
     assert onnx_folder(s, quantize=False) != first  # a new model gets new graphs
 
 
+# -- the default install: no torch, no transformers -------------------------------------------
+_HEAVY = "[m for m in ('torch', 'transformers') if m in sys.modules]"
+
+
+def test_default_path_imports_neither_torch_nor_transformers():
+    """Every module of the ONNX path imports, in a fresh process, without pulling in torch or transformers."""
+    code = (
+        "import sys\n"
+        "import analyzer, analyzer.text.pipeline, analyzer.inference.backends, analyzer.inference.registry\n"
+        "import analyzer.inference.onnx_build, analyzer.inference.e5_rebuild, analyzer.batch.local, analyzer.cli\n"
+        "from analyzer.text.sentences import import_spacy\n"
+        "import_spacy()  # spaCy's thinc imports torch whenever it can\n"
+        f"assert not {_HEAVY}, {_HEAVY}\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+
+
+def test_torch_backend_without_the_train_extra_says_what_to_install():
+    """With torch and transformers absent (blocked in a fresh process), asking for them names the extra."""
+    code = (
+        "import sys\n"
+        "sys.modules['torch'] = sys.modules['transformers'] = None  # as if not installed\n"
+        "from analyzer.errors import MissingExtraError\n"
+        "from analyzer.inference.backends import load_backend\n"
+        "from analyzer.inference.registry import load_encoder\n"
+        "from analyzer.settings import Settings\n"
+        "for call in (lambda: load_backend(Settings(backend='torch')), lambda: load_encoder('e5-small')):\n"
+        "    try:\n"
+        "        call()\n"
+        "    except MissingExtraError as exc:\n"
+        "        print(exc)\n"
+        "    else:\n"
+        "        raise SystemExit('no MissingExtraError')\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    lines = proc.stdout.strip().splitlines()
+    assert len(lines) == 2
+    assert lines[0].startswith("the PyTorch backend (DARKFEEDBACK_BACKEND=torch) needs torch and transformers")
+    assert all(line.endswith("pip install 'dark-feedback[train]'") for line in lines)
+
+
 @pytest.mark.slow
 def test_onnx_path_does_not_need_torch_models(tmp_path):
-    """The default path loads no PyTorch model: the analysis runs from the ONNX graphs alone."""
+    """The default path runs from the ONNX graphs alone: torch and transformers are never imported."""
     code = (
-        "import analyzer, gc\n"
+        "import sys\n"
         "from analyzer.text.pipeline import load_analyzer\n"
         "ta = load_analyzer()\n"
         "assert ta.backend.name == 'onnx', ta.backend.name\n"
         "[r] = ta.analyze(['Mi pedido no ha llegado y nadie me responde'])\n"
         "assert r.label == 'negative', r\n"
-        "import analyzer.inference.registry as reg\n"
-        "assert not reg._CACHE, 'a torch encoder was loaded'\n"
+        f"assert not {_HEAVY}, {_HEAVY}\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=300)

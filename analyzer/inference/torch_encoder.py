@@ -64,7 +64,7 @@ class TextEncoder:
         self.name = name
         self.prefix = prefix
         self.max_tokens = max_tokens
-        self._pad_id = int(getattr(model.config, "pad_token_id", 0) or 0)
+        self.pad_id = int(getattr(model.config, "pad_token_id", 0) or 0)
 
     @classmethod
     def from_folder(cls, folder: str | Path, *, name: str | None = None, prefix: str = "",
@@ -125,7 +125,7 @@ class TextEncoder:
         for start in range(0, len(order), batch_size):
             idx = order[start : start + batch_size]
             width = max(len(ids[i]) for i in idx)
-            input_ids = torch.full((len(idx), width), self._pad_id, dtype=torch.long)
+            input_ids = torch.full((len(idx), width), self.pad_id, dtype=torch.long)
             mask = torch.zeros((len(idx), width), dtype=torch.long)
             for row, i in enumerate(idx):
                 seq = ids[i]

@@ -18,6 +18,9 @@ def _stamp() -> str:
 def run_train_sentiment(out: Path | None = None, *, epochs: int = 3, start_layer: int = 6,
                         log: Callable[[str], None] = print) -> Path:
     """Train the sentiment head on :func:`~analyzer.training.sentiment.default_training_data`."""
+    from analyzer.inference.extras import require_train_extra
+
+    require_train_extra("training the sentiment model")  # before the torch import below
     from analyzer.inference.registry import load_encoder
     from analyzer.training.sentiment import TrainConfig, default_training_data, train_sentiment
 
