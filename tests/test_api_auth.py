@@ -25,6 +25,7 @@ def test_missing_or_wrong_key_is_401(client: TestClient) -> None:
     r = client.get("/v1/alerts", headers=anon)
     assert r.status_code == 401 and r.json()["error"]["code"] == "unauthorized"
     assert "X-API-Key" in r.json()["error"]["message"]
+    assert "`darkfeedback create-key`" in r.json()["error"]["message"]  # the CLI command that exists
     assert client.get("/v1/alerts", headers={"X-API-Key": "dfk_wrong"}).status_code == 401
     assert client.get("/v1/health", headers=anon).status_code == 200  # health needs no key
 

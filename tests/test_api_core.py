@@ -124,7 +124,7 @@ def test_not_ready_until_models_load(tmp_path, database_url) -> None:
     from api_support import make_settings
 
     from analyzer.service import create_app
-    from analyzer.service.app import AnalyzerHolder
+    from analyzer.service.deps import AnalyzerHolder
 
     app = create_app(make_settings(tmp_path, database_url))
     holder: AnalyzerHolder = app.state.analyzer

@@ -17,7 +17,7 @@ import pandas as pd
 from analyzer.foresight import compute_alerts_detailed
 from analyzer.foresight.alerts import RuleTable, load_rules
 from analyzer.service.db import utcnow
-from analyzer.service.storage import Store
+from analyzer.service.store import Store
 from analyzer.settings import Settings
 
 __all__ = ["Evaluation", "evaluate_customers"]

@@ -2,7 +2,7 @@
 ``admin`` (everything, including keys, opt-out, export and erasure).
 
 A key travels in ``X-API-Key: <key>`` or ``Authorization: Bearer <key>``, never in a URL (URLs
-end up in access logs). Only the SHA-256 of a key is stored (see :func:`storage.new_key_secret`).
+end up in access logs). Only the SHA-256 of a key is stored (see :func:`analyzer.service.store.new_key_secret`).
 """
 
 from __future__ import annotations
@@ -12,14 +12,10 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
 
-from analyzer.service.storage import ApiKey, Store
+from analyzer.service.deps import store as _store
+from analyzer.service.store import ApiKey, Store
 
 __all__ = ["AdminKey", "IngestKey", "IngestOrReadKey", "ReadKey", "require"]
-
-
-def _store(request: Request) -> Store:
-    store: Store = request.app.state.store
-    return store
 
 
 def _presented_key(request: Request) -> str | None:
@@ -41,7 +37,7 @@ def require(*scopes: str) -> Callable[..., ApiKey]:
         if secret is None:
             raise HTTPException(status.HTTP_401_UNAUTHORIZED,
                                 "No API key. Send it as 'X-API-Key: <key>' or 'Authorization: Bearer <key>'; "
-                                "create one with `darkfeedback create-api-key`.",
+                                "create one with `darkfeedback create-key`.",
                                 headers={"WWW-Authenticate": "Bearer"})
         key = store.lookup_key(secret)
         if key is None:

@@ -18,7 +18,7 @@ from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 
-from analyzer.service.storage import Store, jsonable
+from analyzer.service.store import Store, jsonable
 
 __all__ = ["FeedNotifier", "alert_stream", "format_sse"]
 

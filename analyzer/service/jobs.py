@@ -11,18 +11,16 @@ import logging
 import shutil
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 
-from analyzer.batch.local import ColumnMapping, run_batch
-from analyzer.io.files import count_rows, detect_format
+from analyzer.batch import ColumnMapping, run_batch
+from analyzer.io import count_rows, detect_format
 from analyzer.service.db import utcnow
-from analyzer.service.storage import Store, jsonable
+from analyzer.service.deps import AnalyzerHolder
+from analyzer.service.store import Store, jsonable
 from analyzer.settings import Settings
-
-if TYPE_CHECKING:
-    from analyzer.service.app import AnalyzerHolder
 
 __all__ = ["JobRunner", "job_paths"]
 

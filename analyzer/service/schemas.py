@@ -11,6 +11,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from analyzer.schema import EventType, SentimentLabel, Severity, ValueTier
+
 __all__ = [
     "AlertActionCreate", "AlertPage", "AlertPublic", "AnalyzeRequest", "AnalyzeResponse", "CustomerPublic",
     "CustomerUpdate", "CustomerView", "ErasureResult", "EventCreate", "EventPublic", "EventsIngest", "IngestResult",
@@ -19,9 +21,6 @@ __all__ = [
 ]
 
 Scope = Literal["ingest", "read", "admin"]
-EventType = Literal["purchase", "login", "page_view", "click", "error", "campaign_sent", "campaign_open",
-                    "campaign_click", "ticket_opened", "ticket_replied", "ticket_resolved"]
-ValueTier = Literal["low", "medium", "high", "vip"]
 Id = Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f]+$")
 
 
@@ -54,7 +53,7 @@ class ThemePublic(BaseModel):
 class SentencePublic(BaseModel):
     start: int
     end: int
-    label: str
+    label: SentimentLabel
     score: float
 
 
@@ -63,9 +62,9 @@ class TextAnalysis(BaseModel):
     lang_confidence: float
     text_redacted: str = Field(description="The text with personal data replaced by typed placeholders.")
     pii_types: list[str]
-    sentiment_label: str
+    sentiment_label: SentimentLabel
     sentiment_score: float = Field(description="p_positive - p_negative, in [-1, 1].")
-    probabilities: dict[str, float]
+    probabilities: dict[str, float] = Field(description="One probability per label of SENTIMENT_LABELS.")
     sentences: list[SentencePublic]
     themes: list[ThemePublic]
 
@@ -133,10 +132,10 @@ class OptOutUpdate(_In):
 class CustomerPublic(BaseModel):
     customer_id: str
     segment: str | None
-    value_tier: str | None
+    value_tier: ValueTier | None
     opt_out: bool
     risk: float | None
-    severity: str | None
+    severity: Severity | None
     risk_as_of: dt.datetime | None
 
 
@@ -146,7 +145,7 @@ class MessagePublic(BaseModel):
     channel: str
     lang: str | None
     text_redacted: str | None
-    sentiment_label: str | None
+    sentiment_label: SentimentLabel | None
     sentiment_score: float | None
     themes: list[str] | None
     theme_evidence: list[dict[str, Any]] | None
@@ -156,7 +155,7 @@ class MessagePublic(BaseModel):
 class EventPublic(BaseModel):
     event_id: str
     timestamp: dt.datetime
-    type: str
+    type: EventType
     value: float | str | None
     channel: str
 
@@ -166,7 +165,7 @@ class AlertPublic(BaseModel):
     customer_id: str
     alerted_at: dt.datetime
     risk: float
-    severity: str
+    severity: Severity
     cause: str
     reasons: list[dict[str, Any]]
     action: str
@@ -174,7 +173,7 @@ class AlertPublic(BaseModel):
     justification: str
     justification_es: str
     justification_en: str
-    value_tier: str | None
+    value_tier: ValueTier | None
     segment: str | None
     status: str
     status_changed_at: dt.datetime

@@ -34,7 +34,7 @@ def create_api_key(name: str, scopes: Sequence[str], database_url: str | None = 
 
     The secret is shown once: only its SHA-256 is stored.
     """
-    from analyzer.service.app import open_store
+    from analyzer.service.store import open_store
 
     store = open_store(_settings(database_url))
     try:

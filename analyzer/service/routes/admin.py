@@ -7,11 +7,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Path, Query, Request
 from starlette.status import HTTP_201_CREATED
 
-from analyzer.service.app import run_retention
 from analyzer.service.auth import AdminKey
-from analyzer.service.routes._common import store
+from analyzer.service.deps import settings, store
 from analyzer.service.schemas import KeyCreate, KeyCreated, KeyPublic
-from analyzer.service.storage import jsonable
+from analyzer.service.store import jsonable
+from analyzer.service.tasks import run_retention
 
 __all__ = ["router"]
 
@@ -51,6 +51,6 @@ def audit(request: Request, key: AdminKey, subject: Annotated[str | None, Query(
 
 @router.post("/v1/admin/retention", summary="Purge message texts older than DARKFEEDBACK_RETENTION_DAYS now")
 def retention(request: Request, key: AdminKey) -> dict[str, Any]:
-    if not request.app.state.settings.retention_days:
+    if not settings(request).retention_days:
         raise HTTPException(409, "No retention period is set; set DARKFEEDBACK_RETENTION_DAYS to purge old texts.")
-    return {"texts_purged": run_retention(request.app)}
+    return {"texts_purged": run_retention(store(request), settings(request))}

@@ -8,16 +8,16 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Header, HTTPException, Query, Request
 from fastapi.responses import StreamingResponse
 
+from analyzer.schema import Severity
 from analyzer.service.auth import ReadKey
+from analyzer.service.deps import Lang, alert_public, check_lang, notifier, settings, store
 from analyzer.service.feed import alert_stream
-from analyzer.service.routes._common import Lang, alert_public, check_lang, notifier, settings, store
 from analyzer.service.schemas import AlertActionCreate, AlertPage, AlertPublic
-from analyzer.service.storage import ALERT_STATUSES, ApiKey
+from analyzer.service.store import ALERT_STATUSES, ApiKey
 
 __all__ = ["router"]
 
 router = APIRouter(tags=["alerts"])
-Severity = Literal["info", "low", "medium", "high", "critical"]
 Status = Literal["open", "acknowledged", "resolved", "dismissed", "withdrawn"]
 
 

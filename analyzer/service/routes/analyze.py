@@ -8,8 +8,9 @@ from typing import Any
 import pandas as pd
 from fastapi import APIRouter, Depends, HTTPException, Request
 
+from analyzer.schema import SENTIMENT_LABELS
 from analyzer.service.auth import require
-from analyzer.service.routes._common import holder, metrics, settings
+from analyzer.service.deps import holder, metrics, settings
 from analyzer.service.schemas import AnalyzeRequest, AnalyzeResponse
 
 __all__ = ["router", "run_analyzer"]
@@ -56,8 +57,7 @@ def analyze(body: AnalyzeRequest, request: Request) -> dict[str, Any]:
             "lang": r["lang"], "lang_confidence": float(r["lang_confidence"]), "text_redacted": r["text_redacted"],
             "pii_types": list(r["pii_types"]), "sentiment_label": r["sentiment_label"],
             "sentiment_score": float(r["sentiment_score"]),
-            "probabilities": {"negative": float(r["p_negative"]), "neutral": float(r["p_neutral"]),
-                              "positive": float(r["p_positive"])},
+            "probabilities": {label: float(r[f"p_{label}"]) for label in SENTIMENT_LABELS},
             "sentences": _parse(r["sentences"]), "themes": _parse(r["theme_evidence"]),
         })
     return {"results": results}

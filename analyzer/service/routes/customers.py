@@ -8,9 +8,9 @@ from fastapi import APIRouter, HTTPException, Query, Request
 
 from analyzer.service.alerting import evaluate_customers
 from analyzer.service.auth import AdminKey, IngestKey, ReadKey
-from analyzer.service.routes._common import Lang, alert_public, check_lang, notifier, settings, store
+from analyzer.service.deps import Lang, alert_public, check_lang, notifier, settings, store
 from analyzer.service.schemas import CustomerPublic, CustomerUpdate, CustomerView, ErasureResult, OptOutUpdate
-from analyzer.service.storage import Store, jsonable
+from analyzer.service.store import Store, jsonable
 
 __all__ = ["router"]
 

@@ -18,7 +18,7 @@ from starlette.status import HTTP_201_CREATED
 from analyzer.service.alerting import evaluate_customers
 from analyzer.service.auth import ApiKey, IngestKey
 from analyzer.service.db import utcnow
-from analyzer.service.routes._common import metrics, notifier, settings, store
+from analyzer.service.deps import metrics, notifier, settings, store
 from analyzer.service.routes.analyze import check_texts, run_analyzer
 from analyzer.service.schemas import EventsIngest, IngestResult, MessagesIngest
 

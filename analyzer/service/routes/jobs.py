@@ -12,10 +12,10 @@ from fastapi.responses import FileResponse
 from starlette.status import HTTP_202_ACCEPTED
 
 from analyzer.service.auth import IngestKey, IngestOrReadKey
+from analyzer.service.deps import store
 from analyzer.service.jobs import JobRunner, job_paths
-from analyzer.service.routes._common import store
 from analyzer.service.schemas import JobPublic
-from analyzer.service.storage import ApiKey
+from analyzer.service.store import ApiKey
 
 __all__ = ["router"]
 

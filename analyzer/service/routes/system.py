@@ -9,8 +9,8 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from analyzer.service.db import current_version
-from analyzer.service.routes._common import holder, metrics, store
-from analyzer.service.storage import Store
+from analyzer.service.deps import holder, metrics, store
+from analyzer.service.store import Store
 
 __all__ = ["router"]
 
