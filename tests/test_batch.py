@@ -17,17 +17,16 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from analyzer.batch.local import (
+from analyzer.batch import (
     CANONICAL_COLUMNS,
     BatchSummary,
     ColumnMapping,
     light_process,
-    parse_timestamps,
     run_batch,
     validate_chunk,
 )
 from analyzer.errors import ConfigError, InputFormatError
-from analyzer.io.files import iter_chunks, read_table
+from analyzer.io import iter_chunks, parse_timestamps, read_table
 from analyzer.settings import get_settings
 
 REPO = Path(__file__).resolve().parents[1]
@@ -147,7 +146,8 @@ def test_every_rejection_reason_from_real_files(tmp_path: Path) -> None:
                                     "text_too_long": 1, "undecodable": 1}
     assert (s.rows_read, s.rows_written, s.rows_rejected) == (7, 2, 5)
     rej = read_table(tmp_path / "out.rejected.csv")
-    assert rej["message_id"].tolist() == ["e1", "t1", "u1", "l1", "m1"]
+    assert rej["record_id"].tolist() == ["e1", "t1", "u1", "l1", "m1"]
+    assert set(rej["table"]) == {"messages"}
     assert rej["source_row"].tolist() == ["1", "2", "3", "4", "5"]
     assert rej["source_line"].tolist() == ["3", "4", "5", "6", "7"]
     assert "'2024-13-45'" in rej["message"].iloc[1]  # a date-like value is safe to echo
@@ -202,7 +202,8 @@ def test_summary_invariant_cannot_be_broken() -> None:
 
 _KILL_SCRIPT = """
 import os, signal, sys, time
-from analyzer.batch import local as batch
+from analyzer import batch
+from analyzer.batch import checkpoint as checkpoints
 
 src, dst, mode, after, chunk = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
 calls = {"process": 0, "checkpoint": 0}
@@ -215,14 +216,14 @@ def process(frame):
         time.sleep(0.05)
     return batch.light_process(frame)
 
-real = batch._write_checkpoint
+real = checkpoints.write_checkpoint
 def checkpoint(path, data):
     calls["checkpoint"] += 1
     # the first call is the initial empty checkpoint; then one per chunk
     if mode == "before_checkpoint" and calls["checkpoint"] > after + 1:
         os.kill(os.getpid(), signal.SIGKILL)  # outputs flushed, checkpoint not yet replaced
     real(path, data)
-batch._write_checkpoint = checkpoint
+checkpoints.write_checkpoint = checkpoint
 
 batch.run_batch(src, dst, process=process, chunk_rows=chunk, progress=False)
 """

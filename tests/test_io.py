@@ -1,4 +1,4 @@
-"""Streaming readers and resumable writers of analyzer.io.files, on real files."""
+"""Streaming readers and resumable writers of analyzer.io, on real files."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from analyzer.errors import ConfigError, InputFormatError
-from analyzer.io.files import (
+from analyzer.io import (
     READ_ERROR_COL,
     SOURCE_LINE_COL,
     SOURCE_ROW_COL,
@@ -129,7 +129,8 @@ def test_jsonl_bad_lines_become_flags(tmp_path: Path) -> None:
     df = _all(p)
     assert df[READ_ERROR_COL].tolist() == ["", "bad_json", "bad_json", "", "undecodable"]
     assert df[SOURCE_LINE_COL].tolist() == [1, 2, 4, 5, 6]
-    assert df.loc[0, "n"] == "3" and df.loc[0, "meta"] == '{"a": 1}' and df.loc[0, "none"] == ""
+    # JSON values keep their type (nested ones too); null is an empty value.
+    assert df.loc[0, "n"] == 3 and df.loc[0, "meta"] == {"a": 1} and df.loc[0, "none"] == ""
     assert df.loc[3, "text"] is None  # absent key stays missing, unlike an empty string
 
 

@@ -16,9 +16,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from analyzer.batch.local import ColumnMapping, light_process, run_batch
+from analyzer.batch import ColumnMapping, light_process, run_batch
 from analyzer.errors import ConfigError, InputFormatError
-from analyzer.io.files import read_table
+from analyzer.io import read_table
 from analyzer.settings import get_settings
 
 RAY_ADDRESS = os.environ.get("DARKFEEDBACK_TEST_RAY_ADDRESS") or None
@@ -26,7 +26,7 @@ SECRET = "Llámame al 612 345 678"
 
 
 @pytest.fixture(scope="module")
-def ray_cluster():
+def ray_cluster(requires_ray: None):
     """The cluster every test of this module uses; returns the address a second driver can join."""
     ray = pytest.importorskip("ray")
     pytest.importorskip("ray.data")
@@ -204,6 +204,7 @@ def _mixed_es_en(path: Path, n_per_lang: int = 24) -> Path:
 
 
 @pytest.mark.slow
+@pytest.mark.requires_datasets("es_airline_tweets", "en_airline_tweets")
 def test_full_text_pipeline_same_labels_and_scores_as_local(ray_cluster: str, tmp_path: Path, text_analyzer,
                                                              datasets_dir: Path) -> None:
     from analyzer.batch.ray_engine import load_text_process, read_shards, run_batch_ray
@@ -240,8 +241,9 @@ def _analysed_messages(raw: pd.DataFrame) -> pd.DataFrame:
     return msgs
 
 
+@pytest.mark.requires_datasets("online_retail")
 def test_alerts_grouped_by_customer_equal_compute_alerts(ray_cluster: str, tmp_path: Path) -> None:
-    from analyzer.batch.ray_engine import compute_alerts_ray
+    from analyzer.batch.ray_alerts import compute_alerts_ray
     from analyzer.evaluation.simulate import SimulationConfig, simulate_population
     from analyzer.foresight import compute_alerts_detailed
 

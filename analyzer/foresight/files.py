@@ -79,7 +79,7 @@ def read_input_table(source: Source, table: str, *, encoding: str = "utf-8") -> 
     rejections can point at the right row; ``unreadable`` lists records the reader could not
     parse, in :data:`~analyzer.foresight.schemas.REJECTED_COLUMNS`.
     """
-    from analyzer.io.files import READ_ERROR_COL, SOURCE_LINE_COL, SOURCE_ROW_COL, detect_format, iter_chunks
+    from analyzer.io import READ_ERROR_COL, SOURCE_LINE_COL, SOURCE_ROW_COL, detect_format, iter_chunks
 
     if isinstance(source, pd.DataFrame):
         frame = source.reset_index(drop=True).copy()
@@ -116,7 +116,7 @@ def _hint_unanalysed(messages: pd.DataFrame) -> None:
 
 def _source_rows(rejected: pd.DataFrame, frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """Map validation row positions back to source rows of each file."""
-    from analyzer.io.files import SOURCE_ROW_COL
+    from analyzer.io import SOURCE_ROW_COL
 
     out = rejected.copy()
     for table, frame in frames.items():
@@ -129,7 +129,7 @@ def _source_rows(rejected: pd.DataFrame, frames: dict[str, pd.DataFrame]) -> pd.
 
 def write_alerts(alerts: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
     """Write alerts as JSONL, CSV/TSV (reasons as JSON text) or Parquet, from the extension."""
-    from analyzer.io.files import ChunkWriter, detect_format
+    from analyzer.io import ChunkWriter, detect_format
 
     p = Path(path)
     ff = detect_format(p)
