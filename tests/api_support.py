@@ -82,7 +82,7 @@ def reset_postgres(url: str) -> None:
     engine.dispose()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.requires_postgres)])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str | None:
     """None (the embedded SQLite default under tmp_path) or the PostgreSQL test database."""
     if request.param == "sqlite":

@@ -29,9 +29,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright (the dev extra has it)")
-if not Path(CHROMIUM).exists():
-    pytest.skip(f"no browser at {CHROMIUM}: apt-get install chromium (or set DARKFEEDBACK_TEST_CHROMIUM)",
-                allow_module_level=True)
+pytestmark = pytest.mark.requires_browser  # chromium at CHROMIUM (tests/conftest.py)
 
 
 def _free_port() -> int:

