@@ -33,9 +33,9 @@ if TYPE_CHECKING:
     from analyzer.batch.local import BatchSummary, ColumnMapping, run_batch
     from analyzer.foresight import compute_alerts, run_alerts
     from analyzer.inference.registry import load_encoder
-    from analyzer.text.results import SentimentResult
-    from analyzer.text.pipeline import MessageAnalysis, SentenceSentiment, TextAnalyzer, load_analyzer
-    from analyzer.text.themes import Taxonomy, Theme, ThemeMatch, load_taxonomy
+    from analyzer.text.pipeline import TextAnalyzer, load_analyzer
+    from analyzer.text.results import MessageAnalysis, SentenceSentiment, SentimentResult, ThemeMatch
+    from analyzer.text.themes import Taxonomy, Theme, load_taxonomy
 
 __version__ = "0.1.0"
 __all__ = [
@@ -72,15 +72,15 @@ _LAZY = {
     "BatchSummary": "analyzer.batch.local",
     "ColumnMapping": "analyzer.batch.local",
     "run_batch": "analyzer.batch.local",
-    "MessageAnalysis": "analyzer.text.pipeline",
-    "SentenceSentiment": "analyzer.text.pipeline",
+    "MessageAnalysis": "analyzer.text.results",
+    "SentenceSentiment": "analyzer.text.results",
     "TextAnalyzer": "analyzer.text.pipeline",
     "load_analyzer": "analyzer.text.pipeline",
     "load_encoder": "analyzer.inference.registry",
     "SentimentResult": "analyzer.text.results",
     "Taxonomy": "analyzer.text.themes",
     "Theme": "analyzer.text.themes",
-    "ThemeMatch": "analyzer.text.themes",
+    "ThemeMatch": "analyzer.text.results",
     "load_taxonomy": "analyzer.text.themes",
     "compute_alerts": "analyzer.foresight",
     "run_alerts": "analyzer.foresight",

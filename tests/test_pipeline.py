@@ -10,6 +10,8 @@ import pytest
 
 import analyzer
 from analyzer.errors import ConfigError
+from analyzer.schema import ANALYSED_COLUMNS, MESSAGE_INPUT_COLUMNS
+from analyzer.text.pipeline import OUTPUT_COLUMNS, load_analyzer
 
 pytestmark = pytest.mark.slow
 
@@ -64,6 +66,42 @@ def test_pii_never_reaches_the_output(text_analyzer):
         assert secret not in dumped
     assert {"DNI", "PHONE", "EMAIL", "PERSON"} <= set(row["pii_types"])
     assert "text" not in frame.columns
+
+
+def test_frame_cells_are_native_records(text_analyzer):
+    texts = ["El producto es precioso y llegó rápido. Pero la atención al cliente es horrible.",
+             "Me habéis cobrado dos veces el mismo pedido, llamadme al 612 34 56 78"]
+    frame = text_analyzer.analyze_frame(pd.DataFrame({"message_id": ["a", "b"], "text": texts}, index=[7, 3]))
+    assert list(frame.columns) == ["message_id", *OUTPUT_COLUMNS]
+    assert list(OUTPUT_COLUMNS) == [c for c in ANALYSED_COLUMNS if c not in (*MESSAGE_INPUT_COLUMNS, "source_row")]
+    assert frame.index.tolist() == [7, 3]
+    listed = text_analyzer.analyze(texts)
+    for (_, row), r in zip(frame.iterrows(), listed, strict=True):
+        record = r.to_record()
+        assert list(record) == list(OUTPUT_COLUMNS)
+        assert {c: row[c] for c in OUTPUT_COLUMNS} == record
+        assert isinstance(row["pii_types"], list) and isinstance(row["themes"], list)
+        assert all(isinstance(s, dict) and list(s) == ["start", "end", "label", "score"] for s in row["sentences"])
+        for ev in row["theme_evidence"]:
+            assert list(ev) == ["theme", "probability", "evidence", "start", "end"]
+            assert ev["evidence"] == row["text_redacted"][ev["start"]:ev["end"]]
+        assert row["themes"] == [ev["theme"] for ev in row["theme_evidence"]]
+    first, second = frame.iloc[0], frame.iloc[1]
+    assert [s["label"] for s in first["sentences"]] == ["positive", "negative"]
+    assert second["sentences"] == [] and second["pii_types"] == ["PHONE"]
+    assert "billing_price" in second["themes"]
+    json.dumps(frame.to_dict("records"))  # plain JSON-able values, no numpy scalars inside the nested cells
+
+
+def test_settings_are_passed_down_and_key_the_cache(text_analyzer, settings):
+    assert load_analyzer(settings) is text_analyzer
+    # settings that change nothing an analyzer computes reuse it
+    assert load_analyzer(settings.model_copy(update={"chunk_rows": 7, "alert_lang": "en"})) is text_analyzer
+    strict = load_analyzer(settings.model_copy(update={"lang_min_confidence": 0.999}))
+    assert strict is not text_analyzer
+    text = "Gracias por todo"
+    assert text_analyzer.analyze([text])[0].lang == "es"
+    assert strict.analyze([text])[0].lang == "und"  # the analyzer's own settings reach language ID
 
 
 def test_sentence_level_sentiment_and_shift_inside_a_message(text_analyzer):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from analyzer.errors import ConfigError, NotFittedError
-from analyzer.text.themes import Taxonomy, Theme, ThemeClassifier, best_span, load_taxonomy
+from analyzer.text.themes import Taxonomy, Theme, ThemeClassifier, best_span, complaint_fallback, load_taxonomy
 
 DEFAULT_THEMES = {"delivery_delay", "cancellation_by_company", "lost_damaged_item", "refund_return", "billing_price",
                   "product_quality", "support_responsiveness", "staff_attitude", "app_web_error", "account_access",
@@ -114,3 +114,20 @@ def test_single_label_selects_C_by_cross_validation_and_uses_seeds():
     clf = ThemeClassifier(tax, multi_label=False).fit(X[:24], y[:24], seeds=seeds)
     assert bool(clf.trained_[2])
     assert clf.predict(np.eye(8)[2:3])[0] == ["r"]
+
+
+def test_complaint_fallback_reports_likely_complaint_themes_of_negative_messages():
+    tax = load_taxonomy()
+    ids = tax.ids
+    k = {t: ids.index(t) for t in ("delivery_delay", "lost_damaged_item", "billing_price", "praise")}
+    p = np.full((4, len(ids)), 0.1)
+    p[0, [k["praise"], k["delivery_delay"], k["lost_damaged_item"], k["billing_price"]]] = [0.9, 0.7, 0.6, 0.55]
+    p[1, k["delivery_delay"]] = 0.4  # nothing at least as likely as not: no theme
+    p[2, k["delivery_delay"]] = 0.8  # not negative: left alone
+    p[3, k["billing_price"]] = 0.9  # already has a theme: left alone
+    negative, positive = [0.8, 0.1, 0.1], [0.1, 0.1, 0.8]
+    sentiment = np.array([negative, negative, positive, negative])
+    found: list[list[str]] = [[], [], [], ["account_access"]]
+    complaint_fallback(tax, found, p, sentiment)
+    # praise is never a complaint; at most the two most likely complaint themes
+    assert found == [["delivery_delay", "lost_damaged_item"], [], [], ["account_access"]]

@@ -13,63 +13,36 @@ import re
 import threading
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from analyzer.errors import ConfigError
 from analyzer.inference.backends import Backend, TokenBatch, load_backend, mean_pool_np, token_batches
+from analyzer.schema import ANALYSED_COLUMNS, MESSAGE_INPUT_COLUMNS
 from analyzer.settings import Settings, get_settings
-from analyzer.text.results import SentimentResult, calibrated_probabilities, sentiment_results
-from analyzer.text.themes import Taxonomy, ThemeClassifier, ThemeMatch, best_span, load_taxonomy
+from analyzer.text.results import (
+    MessageAnalysis,
+    SentenceSentiment,
+    ThemeMatch,
+    calibrated_probabilities,
+    sentiment_results,
+)
+from analyzer.text.themes import Taxonomy, ThemeClassifier, best_span, complaint_fallback, load_taxonomy
 from analyzer.text.tokens import truncate
 from analyzer.text.tokens import windows as cut_windows
 
-__all__ = ["MessageAnalysis", "SentenceSentiment", "TextAnalyzer", "load_analyzer"]
+__all__ = ["OUTPUT_COLUMNS", "TextAnalyzer", "load_analyzer"]
 
-OUTPUT_COLUMNS = [
-    "lang", "lang_confidence", "text_redacted", "pii_types",
-    "sentiment_label", "sentiment_score", "p_negative", "p_neutral", "p_positive",
-    "sentences", "themes", "theme_evidence",
-]
+#: The columns ``analyze_frame`` adds: an analysed message (:data:`analyzer.schema.ANALYSED_COLUMNS`)
+#: minus the input columns it carries through; the keys of :meth:`MessageAnalysis.to_record`.
+OUTPUT_COLUMNS: tuple[str, ...] = tuple(
+    c for c in ANALYSED_COLUMNS if c not in (*MESSAGE_INPUT_COLUMNS, "source_row")
+)
 # A cheap test for "more than one sentence": punctuation followed by more text.
 _MULTI_SENTENCE = re.compile(r"[.!?…]+[\"')\]]*\s+\S|\n\s*\S")
-
-
-@dataclass(frozen=True)
-class SentenceSentiment:
-    """Sentiment of one sentence, with its character span in the redacted text."""
-
-    start: int
-    end: int
-    label: str
-    score: float
-
-
-@dataclass(frozen=True)
-class MessageAnalysis:
-    """Everything the text core says about one message (the text is already redacted)."""
-
-    text_redacted: str
-    lang: str
-    lang_confidence: float
-    pii_types: list[str]
-    sentiment: SentimentResult
-    sentences: list[SentenceSentiment] = field(default_factory=list)
-    themes: list[ThemeMatch] = field(default_factory=list)
-
-    @property
-    def label(self) -> str:
-        return self.sentiment.label
-
-    @property
-    def score(self) -> float:
-        return self.sentiment.score
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 class TextAnalyzer:
@@ -80,10 +53,12 @@ class TextAnalyzer:
     """
 
     def __init__(self, backend: Backend, themes: ThemeClassifier,
-                 *, settings: Settings | None = None, sentence_level: bool = True, use_ner: bool = True) -> None:
+                 *, settings: Settings, sentence_level: bool = True, use_ner: bool = True) -> None:
         self.backend = backend
         self.themes = themes
-        self.settings = settings or get_settings()
+        # Every stage reads its options from here (batch sizes, token limits, theme thresholds,
+        # language candidates and threshold), never from the process settings.
+        self.settings = settings
         self.sentence_level = sentence_level
         self.use_ner = use_ner
         # Texts are cut into windows of the length the sentiment model was trained on (a long
@@ -103,14 +78,19 @@ class TextAnalyzer:
         return self._analyze([str(t) if t is not None else "" for t in texts])
 
     def analyze_frame(self, frame: pd.DataFrame, text_column: str = "text") -> pd.DataFrame:
-        """Analyse a DataFrame: returns its columns (except the raw text) plus the result columns."""
+        """Analyse a DataFrame: returns its columns (except the raw text) plus :data:`OUTPUT_COLUMNS`.
+
+        Same rows, same order, same index. Each row's results come from
+        :meth:`MessageAnalysis.to_record`: ``pii_types`` and ``themes`` cells are lists of strings,
+        ``sentences`` and ``theme_evidence`` cells lists of dicts (never JSON text).
+        """
         if text_column not in frame.columns:
             raise ConfigError(f"analyze_frame needs a {text_column!r} column; got columns {list(frame.columns)}.")
         results = self._analyze(frame[text_column].astype(str).tolist())
+        table = pd.DataFrame.from_records([r.to_record() for r in results], columns=list(OUTPUT_COLUMNS))
         out = frame.drop(columns=[text_column]).copy()
-        rows = [_flatten(r) for r in results]
         for col in OUTPUT_COLUMNS:
-            out[col] = [row[col] for row in rows]
+            out[col] = table[col].to_numpy()
         return out
 
     def encode(self, texts: Sequence[str], *, normalize: bool = True) -> np.ndarray:
@@ -157,7 +137,8 @@ class TextAnalyzer:
 
         if not texts:
             return []
-        langs = detect_languages(texts)
+        langs = detect_languages(texts, self.settings.lang_candidates,
+                                 min_confidence=self.settings.lang_min_confidence)
         lang_list = langs["lang"].tolist()
         redactions = redact_batch(texts, lang_list, use_ner=self.use_ner)
         clean = [r.text for r in redactions]
@@ -217,7 +198,7 @@ class TextAnalyzer:
         emb = pooled / norms
         p = self.themes.predict_proba(emb)
         found = self.themes.decide(p, self.settings.theme_threshold_scale)
-        self._complaint_fallback(found, p, probs)
+        complaint_fallback(self.taxonomy, found, p, probs)
         total_weight = np.bincount(owner, weights=weight, minlength=len(texts))
         matches: list[list[ThemeMatch]] = [[] for _ in texts]
         for i, theme_ids in enumerate(found):
@@ -236,24 +217,6 @@ class TextAnalyzer:
                     matches[i].append(best)
             matches[i].sort(key=lambda m: -m.probability)
         return probs, matches
-
-    def _complaint_fallback(self, found: list[list[str]], p: np.ndarray, sentiment: np.ndarray) -> None:
-        """A negative message with no theme over its threshold gets its likely complaint themes.
-
-        Thresholds are fitted on mostly English data, where scores run higher than in Spanish;
-        a complaint nearly always has a cause, so the complaint themes that are at least as likely
-        as not (p >= 0.5) are reported, at most the two most likely (close calls such as a broken
-        suitcase that is also late are reported as both, not decided by a rounding difference).
-        """
-        ids = self.taxonomy.ids
-        complaint = np.array([t != "praise" for t in ids])
-        if not complaint.any():
-            return
-        for i, themes in enumerate(found):
-            if themes or int(np.argmax(sentiment[i])) != 0:
-                continue
-            scores = np.where(complaint, p[i], -1.0)
-            themes.extend(ids[k] for k in np.argsort(-scores)[:2] if scores[k] >= 0.5)
 
     def _evidence(self, text: str, offsets: list[tuple[int, int]], contrib: np.ndarray, theme_id: str,
                   probability: float) -> ThemeMatch:
@@ -289,28 +252,17 @@ class TextAnalyzer:
         return out
 
 
-def _flatten(r: MessageAnalysis) -> dict:
-    p = r.sentiment.probabilities
-    return {
-        "lang": r.lang,
-        "lang_confidence": round(r.lang_confidence, 4),
-        "text_redacted": r.text_redacted,
-        "pii_types": sorted(set(r.pii_types)),
-        "sentiment_label": r.sentiment.label,
-        "sentiment_score": round(r.sentiment.score, 4),
-        "p_negative": round(p["negative"], 4),
-        "p_neutral": round(p["neutral"], 4),
-        "p_positive": round(p["positive"], 4),
-        "sentences": json.dumps([asdict(s) for s in r.sentences], ensure_ascii=False),
-        "themes": [m.theme for m in r.themes],
-        "theme_evidence": json.dumps(
-            [{**asdict(m), "probability": round(m.probability, 4)} for m in r.themes], ensure_ascii=False),
-    }
-
-
-_ANALYZERS: dict[tuple, TextAnalyzer] = {}
+_ANALYZERS: dict[str, TextAnalyzer] = {}
 _LOAD_LOCK = threading.Lock()
 _SIDE_POOL: ThreadPoolExecutor | None = None
+
+# Settings that change nothing an analyzer computes or loads (batch file handling, training data,
+# the service): a change of these reuses the loaded analyzer. Every other field is part of the key.
+_UNRELATED_FIELDS = frozenset({
+    "chunk_rows", "max_text_chars", "datasets_dir",
+    "data_dir", "database_url", "bootstrap_api_key", "cors_origins", "max_body_bytes", "max_upload_bytes",
+    "max_batch_items", "retention_days", "alert_window_days", "alert_clock", "alert_lang",
+})
 
 
 def _side_pool() -> ThreadPoolExecutor:
@@ -321,10 +273,26 @@ def _side_pool() -> ThreadPoolExecutor:
         return _SIDE_POOL
 
 
+def _cache_key(settings: Settings, taxonomy: str | Path | None) -> str:
+    """Everything that changes a loaded analyzer's results or resources: the settings (less the
+    unrelated fields) and the taxonomy file (path and version on disk)."""
+    values: dict[str, Any] = settings.model_dump(mode="json", exclude=set(_UNRELATED_FIELDS))
+    path = taxonomy or settings.taxonomy
+    if path is not None:
+        p = Path(path).resolve()
+        stat = p.stat() if p.is_file() else None
+        values["taxonomy"] = [str(p), stat.st_mtime_ns if stat else None, stat.st_size if stat else None]
+    return json.dumps(values, sort_keys=True, default=str)
+
+
 def load_analyzer(settings: Settings | None = None, *, taxonomy: str | Path | None = None) -> TextAnalyzer:
-    """Load the inference backend (encoder + sentiment model) and the theme model once per process."""
+    """Load the inference backend (encoder + sentiment model) and the theme model once per process.
+
+    One analyzer is kept per distinct configuration (see :func:`_cache_key`); ``settings``
+    defaults to the process settings and ``taxonomy`` to ``settings.taxonomy``.
+    """
     settings = settings or get_settings()
-    key = (settings.backend, settings.encoder, str(settings.models_dir), str(taxonomy or settings.taxonomy or ""))
+    key = _cache_key(settings, taxonomy)
     with _LOAD_LOCK:
         if key not in _ANALYZERS:
             backend = load_backend(settings)

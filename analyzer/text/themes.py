@@ -21,7 +21,7 @@ import yaml
 
 from analyzer.errors import ConfigError, ModelNotFoundError, NotFittedError
 
-__all__ = ["Taxonomy", "Theme", "ThemeClassifier", "ThemeMatch", "best_span", "load_taxonomy"]
+__all__ = ["Taxonomy", "Theme", "ThemeClassifier", "best_span", "complaint_fallback", "load_taxonomy"]
 
 ARTIFACT = "themes.npz"
 ARTIFACT_META = "themes.json"
@@ -113,17 +113,6 @@ def load_taxonomy(path: str | Path | None = None) -> Taxonomy:
             keywords={k: [str(x) for x in v] for k, v in _as_lang_dict(item.get("keywords"), "keywords", tid).items()},
         ))
     return Taxonomy(tuple(themes))
-
-
-@dataclass(frozen=True)
-class ThemeMatch:
-    """A theme found in a text, with its probability and the span of text that shows it."""
-
-    theme: str
-    probability: float
-    evidence: str
-    start: int
-    end: int
 
 
 def best_span(contrib: np.ndarray, max_tokens: int = 12) -> tuple[int, int]:
@@ -291,6 +280,27 @@ class ThemeClassifier:
                 clf.threshold_[k], clf.trained_[k] = z["threshold"][i], True
         clf.meta = meta  # type: ignore[attr-defined]
         return clf
+
+
+def complaint_fallback(taxonomy: Taxonomy, found: list[list[str]], p: np.ndarray, sentiment: np.ndarray) -> None:
+    """A negative message with no theme over its threshold gets its likely complaint themes (in place).
+
+    ``found`` holds the theme ids decided per message (:meth:`ThemeClassifier.decide`), ``p`` the
+    theme probabilities ``[n, n_themes]`` and ``sentiment`` the sentiment probabilities ``[n, 3]``
+    (negative first). Thresholds are fitted on mostly English data, where scores run higher than
+    in Spanish; a complaint nearly always has a cause, so the complaint themes that are at least as
+    likely as not (p >= 0.5) are reported, at most the two most likely (close calls such as a broken
+    suitcase that is also late are reported as both, not decided by a rounding difference).
+    """
+    ids = taxonomy.ids
+    complaint = np.array([t != "praise" for t in ids])
+    if not complaint.any():
+        return
+    for i, themes in enumerate(found):
+        if themes or int(np.argmax(sentiment[i])) != 0:
+            continue
+        scores = np.where(complaint, p[i], -1.0)
+        themes.extend(ids[k] for k in np.argsort(-scores)[:2] if scores[k] >= 0.5)
 
 
 def _select_C(X: np.ndarray, y: np.ndarray, grid: Sequence[float]) -> float:
