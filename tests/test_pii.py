@@ -122,6 +122,32 @@ def test_cue_names_do_not_need_spacy() -> None:
     assert redact("i'm angry about my order", "en", use_ner=False).entities == []
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # lower-case first and last names after a cue, and known first names followed by a surname
+        ("hablé con juan pérez ayer", "hablé con [PERSON] ayer"),
+        ("my name is john smith", "my name is [PERSON]"),
+        ("juan carlos garcía me dijo que sí", "[PERSON] me dijo que sí"),
+        ("le pasé el caso a jose luis martinez", "le pasé el caso a [PERSON]"),
+        ("JUAN GARCIA no contesta", "[PERSON] no contesta"),
+        ("pedro pérez-reverte escribió", "[PERSON] escribió"),
+        ("Soy Pilar garcía y llevo esperando", "Soy [PERSON] y llevo esperando"),
+        ("hablé con juan berrocal ayer", "hablé con [PERSON] ayer"),  # an unknown surname after a cue
+        ("hablé con juan pérez llamando al banco", "hablé con [PERSON] llamando al banco"),
+        ("Pregunté a Rosa Blanco por el pedido", "Pregunté a [PERSON] por el pedido"),
+        # names that are ordinary words stay when nothing says they are names
+        ("la camisa rosa blanco y negro", "la camisa rosa blanco y negro"),
+        ("please mark brown items as returned", "please mark brown items as returned"),
+        ("el pedido llegó con la caja rota y blanca de polvo", "el pedido llegó con la caja rota y blanca de polvo"),
+        ("the grace period is over and the bill is due", "the grace period is over and the bill is due"),
+        ("el plan cuesta 20 euros al mes", "el plan cuesta 20 euros al mes"),
+    ],
+)
+def test_name_rules_without_ner(text: str, expected: str) -> None:
+    assert redact(text, "und", use_ner=False).text == expected
+
+
 def test_validators() -> None:
     assert luhn_is_valid("4111 1111 1111 1111") and not luhn_is_valid("4111 1111 1111 1112")
     assert iban_is_valid("ES91 2100 0418 4502 0005 1332") and iban_is_valid("gb82west12345698765432")

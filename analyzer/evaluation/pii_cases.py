@@ -65,6 +65,12 @@ PII_CASES: tuple[PiiCase, ...] = (
     _c("es", "La factura está a nombre de María José Gómez.", ("PERSON", "María José Gómez")),
     _c("es", "Ayer hablé con la señora Fernández y me colgó.", ("PERSON", "Fernández")),
     _c("es", "Gracias Marta por resolverlo tan rápido!", ("PERSON", "Marta")),
+    # lower-case names in chats: after a cue, or a known first name and surname without one
+    _c("es", "hablé con juan pérez ayer y no sabía nada", ("PERSON", "juan pérez"), keep=("ayer y no sabía nada",)),
+    _c("es", "llamé a juan perez y no contestó", ("PERSON", "juan perez")),
+    _c("es", "le escribí a carlos martínez por whatsapp", ("PERSON", "carlos martínez"), keep=("por whatsapp",)),
+    _c("es", "maría del carmen garcía me atendió fatal", ("PERSON", "maría del carmen garcía")),
+    _c("es", "mañana hablo con rocío vega otra vez", ("PERSON", "rocío vega"), keep=("otra vez",)),
     # ------------------------------------------------------------------ Spanish: EMAIL / URL / HANDLE
     _c("es", "Mi correo es rosa.garcia84@gmail.com, escribidme ahí.", ("EMAIL", "rosa.garcia84@gmail.com")),
     _c(
@@ -178,6 +184,8 @@ PII_CASES: tuple[PiiCase, ...] = (
     ),
     _c("es", "He esperado 3 horas en la calle y 2 días sin luz", keep=("3 horas", "calle", "2 días")),
     _c("es", "El vuelo IB6251 salió con 45 minutos de retraso", keep=("IB6251", "45 minutos")),
+    _c("es", "la camisa rosa blanco y negro llegó con una mancha", keep=("rosa blanco",)),
+    _c("es", "desde el 1 de julio cortes de luz cada semana", keep=("julio cortes",)),
     # ------------------------------------------------------------------ English: PERSON
     _c("en", "Hi, my name is John Smith and I want to cancel.", ("PERSON", "John Smith")),
     _c("en", "my name is john smith and nobody answers", ("PERSON", "john smith")),
@@ -187,6 +195,9 @@ PII_CASES: tuple[PiiCase, ...] = (
     _c("en", "Please ask for Mr. Williams when you call back", ("PERSON", "Williams")),
     _c("en", "The driver, Kevin Brown, left the parcel in the rain.", ("PERSON", "Kevin Brown")),
     _c("en", "Regards, Emily Clarke", ("PERSON", "Emily Clarke")),
+    _c("en", "i spoke to sarah jones yesterday and she hung up", ("PERSON", "sarah jones"), keep=("yesterday",)),
+    _c("en", "john smith from support never called back", ("PERSON", "john smith")),
+    _c("en", "my sister sarah connor paid twice", ("PERSON", "sarah connor"), keep=("paid twice",)),
     # ------------------------------------------------------------------ English: EMAIL / URL / HANDLE
     _c("en", "Email me at john.smith1980@yahoo.co.uk please", ("EMAIL", "john.smith1980@yahoo.co.uk")),
     _c("en", "my email is john dot smith at gmail dot com", ("EMAIL", "john dot smith at gmail dot com")),
@@ -246,4 +257,6 @@ PII_CASES: tuple[PiiCase, ...] = (
     _c("en", "Flight UA 1234 delayed 3 hours, gate B22", keep=("UA 1234", "3 hours", "B22")),
     _c("en", "My iPhone 14 Pro from Best Buy stopped charging", keep=("iPhone 14 Pro", "Best Buy")),
     _c("en", "Item SKU 88213-B costs 49.99 and ships in 2-3 days", keep=("88213-B", "49.99", "2-3 days")),
+    _c("en", "please mark brown items as returned", keep=("mark brown",)),
+    _c("en", "the grace period is over and the bill is due", keep=("grace period", "bill")),
 )

@@ -5,10 +5,11 @@ Two layers, cheapest first:
 1. Regular expressions with validators (no model, :mod:`~analyzer.text.pii.patterns` and
    :mod:`~analyzer.text.pii.validators`): e-mails (also spelled out), URLs, handles, phones,
    payment cards (Luhn), IBANs (mod-97), Spanish DNI/NIE, CIF, NSS, postal addresses; and person
-   names after a cue (:mod:`~analyzer.text.pii.names`: "me llamo rosa garcía", "soy pilar",
-   "my name is john smith", "habla con Dolores").
+   names after a cue or made of a known first name and surname (:mod:`~analyzer.text.pii.names`:
+   "me llamo rosa garcía", "soy pilar", "my name is john smith", "llamé a juan pérez").
 2. spaCy NER (PER / PERSON) in the text's language, run only on the texts where a cheap check says
-   a name may be present (:func:`might_contain_name`).
+   a name may be present (:func:`might_contain_name`). :func:`redact` detects the language
+   itself when it is not given.
 
 :mod:`~analyzer.text.pii.redaction` puts them together: every span becomes a typed placeholder
 (``[EMAIL]``, ``[PHONE]``, ...), overlapping spans merge into their union, and

@@ -1,10 +1,14 @@
 """Person names: cue rules, name lists, and the gate and filter around spaCy NER.
 
-Two ways a name is found here, cheapest first:
+Three ways a name is found here, cheapest first:
 
 1. a cue and the name-like words after it ("me llamo rosa garcía", "soy pilar", "my name is
-   john smith", "habla con Dolores"): :func:`find_cued_names`;
-2. spaCy NER (PER / PERSON), run by :mod:`analyzer.text.pii.redaction` only on the texts that
+   john smith", "habla con Dolores", "hablé con juan pérez"): :func:`find_names`;
+2. a known first name followed by a known surname, in any case and without a cue ("llamé a juan
+   perez", "john smith from support"): :func:`find_names` too. Name lists are matched without
+   accents, and names that are ordinary words ("rosa", "blanco", "mark", "brown") need more
+   evidence: a cue, or capitals;
+3. spaCy NER (PER / PERSON), run by :mod:`analyzer.text.pii.redaction` only on the texts that
    :func:`might_contain_name` lets through; :func:`ner_person_spans` keeps the entities that
    are names (not greetings, brands, codes or a capitalised word opening a sentence).
 """
@@ -16,7 +20,7 @@ from functools import lru_cache
 
 from analyzer.text.pii.spans import Span
 
-__all__ = ["find_cued_names", "might_contain_name", "ner_person_spans", "stop_words"]
+__all__ = ["find_names", "might_contain_name", "ner_person_spans", "stop_words"]
 
 # spaCy entity labels that are person names (PER in the Spanish model, PERSON in the English one).
 _NER_LABELS = frozenset({"PER", "PERSON"})
@@ -32,7 +36,7 @@ _STRONG_CUE_RE = re.compile(
 _WEAK_CUE_RE = re.compile(
     r"\b(?:soy|i\s+am|i'm|i’m|im|this\s+is|it's|aqu[ií]|hola|buenas|gracias|thanks|thank\s+you|hi|hello|hey|"
     r"dear|estimad[oa]|querid[oa]|saludos|atte\.?|atentamente|regards|cheers|sincerely|"
-    r"habla(?:r|d|n)?\s+con|habl[eé]\s+con|hablamos\s+con|pregunt(?:a|e|en|ad|ar)\s+por|atendid[oa]\s+por|"
+    r"habl(?:a|ar|ad|an|o|[eé]|amos|ando)\s+con|pregunt(?:a|e|en|ad|ar)\s+por|atendid[oa]\s+por|"
     r"me\s+atendi[oó]|nos\s+atendi[oó]|le\s+atendi[oó]|ask\s+for|spoke\s+(?:to|with)|talked\s+(?:to|with)|"
     r"speak\s+(?:to|with)|served\s+by|helped\s+by|se[ñn]or(?:a|ita)?|don|do[ñn]a|mr|mrs|ms|miss|dr|dra|"
     r"agente|agent|operador[a]?|t[eé]cnico|repartidor[a]?|comercial|mensajero|courier|driver|conductor[a]?|"
@@ -46,10 +50,28 @@ _SENTENCE_LEAD_RE = re.compile(r"(?:(?:[@#]\w+|https?://\S+)[\s:,]*)+$")
 _CONTRACTION_RE = re.compile(r"['’](?:ll|d|re|ve|s|m|t)$|n['’]t$", re.I)
 
 
+_FOLD = str.maketrans("áéíóúü", "aeiouu")
+# the same, and punctuation to spaces: words of a text by str.split
+_FOLD_SPLIT = str.maketrans({**{ord(a): b for a, b in zip("áéíóúü", "aeiouu", strict=True)},
+                             **{ord(c): " " for c in ".,;:!?¡¿\"'()[]{}<>/\\|@#*«»…“”‘’-_=+~^`"}})
+
+
+def _fold(word: str) -> str:
+    """Lower case without acute accents or diaeresis (ñ stays): chats often drop the accents of names."""
+    return word.lower().translate(_FOLD)
+
+
 def _wordset(words: str) -> frozenset[str]:
     return frozenset(words.split())
 
 
+def _folded(words: str) -> frozenset[str]:
+    return frozenset(_fold(w) for w in words.split())
+
+
+# Common first names of Spain, Latin America, the UK and the US (and their chat short forms).
+# Not here: names that are frequent Spanish or English words in lower case ("ella", "mia", "dan",
+# "sean", "paz", "will", "may"): a cue or NER has to find those.
 _FIRST_NAMES = _wordset(
     """
     adrián adriana agustín alba alberto alejandra alejandro alicia almudena álvaro amparo ana andrea andrés
@@ -72,6 +94,72 @@ _FIRST_NAMES = _wordset(
     melissa michael michelle mike nancy nicholas nicole olivia patrick paul peter rachel rebecca richard
     robert ryan sam samantha sandra sarah scott sharon sophia stephanie steve steven susan thomas tim
     timothy tom tyler victoria william
+    sebastián matías benjamín emiliano thiago santino valentín agustina florencia josefina renata jimena
+    emilia eugenia lourdes maribel miriam noemí olga pamela tatiana vanesa viviana graciela marcela estela
+    silvana abel elías isaac ismael moisés saúl simón arturo alfonso alfredo ernesto gerardo mauricio marcelo
+    rodolfo horacio ramiro patricio teodoro ulises camilo cristóbal benito hernán aitor iker unai ainhoa
+    lola pepe paco manolo nacho rafa javi dani fran quique toni marc jordi pau sergi xavier montse mireia
+    laia maite marisa charo lupe
+    liam noah oliver elijah logan aiden jackson sebastian owen luke dylan nathan caleb connor evan ian adrian
+    colin gavin kyle shane brandon derek travis troy craig keith neil greg gregory jeffrey larry terry jerry
+    randy roger russell ralph roy bruce carl harold howard lawrence louis philip phil stanley walter wayne
+    jim jimmy dave matt josh jake nate tony joey johnny charlie abigail ava madison chloe zoe natalie leah
+    hailey brittany courtney erin heather jenny jess katie kathy kim kristen lindsay molly natasha shannon
+    tiffany tracy vanessa wendy whitney debbie diane judy joan joyce kathleen martha marie ruth janice
+    cheryl beverly denise marilyn
+    """
+)
+_FIRST_FOLDED = frozenset(_fold(w) for w in _FIRST_NAMES)
+
+# Frequent surnames of Spain, Latin America, the UK and the US, folded.
+_SURNAMES = _folded(
+    """
+    garcía rodríguez gonzález fernández lópez martínez sánchez pérez gómez martín jiménez ruiz hernández díaz
+    moreno muñoz álvarez romero alonso gutiérrez navarro torres domínguez vázquez ramos gil ramírez serrano
+    blanco molina morales suárez ortega delgado castro ortiz rubio marín sanz núñez iglesias medina garrido
+    cortés castillo santos lozano guerrero cano prieto méndez cruz calvo gallego vidal león márquez herrera
+    peña flores cabrera campos vega fuentes carrasco díez caballero reyes nieto aguilar pascual santana
+    herrero lorenzo montero hidalgo giménez ibáñez ferrer durán santiago benítez mora vicente vargas arias
+    carmona crespo román pastor soto sáez velasco moya soler parra esteban bravo gallardo rojas pardo merino
+    franco espinosa lara rivas silva rivera camacho arroyo mendoza aguirre acosta chávez ríos figueroa
+    salazar sandoval contreras espinoza guzmán valencia cárdenas ospina restrepo quintero mejía zapata
+    orozco montoya castaño osorio cortez maldonado ayala escobar miranda paredes salinas bermúdez quiroga
+    sosa ponce benavides godoy farías pizarro tapia araya valenzuela villalobos solís palacios rosales
+    smith johnson williams brown jones miller davis wilson anderson taylor thomas moore jackson lee
+    thompson white harris clark clarke lewis robinson walker young allen wright scott green baker adams
+    nelson hill campbell mitchell roberts carter phillips evans turner parker collins edwards stewart
+    morris murphy cook rogers morgan cooper peterson bailey reed kelly howard cox ward richardson watson
+    brooks wood bennett gray grey hughes price sanders myers ross foster powell jenkins perry russell
+    sullivan bell coleman butler henderson barnes fisher hamilton graham wallace cole hayes gibson ellis
+    stevens murray marshall owens harrison kennedy walsh byrne doyle lynch davies griffiths hall king
+    palmer mason holmes knight lloyd mills webb simpson stone hunt rose black dixon hart payne fox shaw
+    hunter burns gordon dunn rice warren hawkins hopkins chapman burke quinn o'brien o'connor connor patel
+    """
+)
+
+# First names and surnames that are also ordinary Spanish or English words in lower case ("rosa",
+# "pilar", "linda", "mark", "blanco", "flores", "brown"). A pair made only of these is a name only
+# when capitalised ("Rosa Blanco"): "la rosa blanco y negro", "mark brown as delivered".
+_WORDLIKE = _folded(
+    """
+    rosa pilar blanca dolores luz mercedes victoria gloria rocío soledad consuelo esperanza milagros
+    remedios amparo aurora nieves salvador ángeles ángel concepción encarnación rosario jesús tomás
+    santiago paloma marina alba clara diana julio margarita belén linda lisa bárbara lola nacho pau
+    mark frank grace jack victoria carol charlie judy joyce joy
+    blanco moreno rubio cano calvo gallego león peña flores campos vega fuentes nieto pastor crespo bravo
+    santos cruz castillo reyes herrero ríos rojas parra mora gil díez roman pascual prieto serrano ramos
+    iglesias torres morales delgado guerrero caballero cortés hidalgo montero franco pardo merino arias
+    arroyo castaño paredes sosa tapia medina soto palacios rosales
+    brown white young green baker hill cook wood bell gray grey price rose black stone hunt fox mason hart
+    rice burns mills king hall brooks fisher walker hunter palmer cole turner carter cooper parker
+    """
+)
+_CONNECTOR_WORDS = frozenset({"de", "del", "la", "las", "los"})  # "de la fuente", "del río"
+# Common words that may follow a name in lower case and are in no stop-word list: a name stops there.
+_AFTER_NAMES = _wordset(
+    """
+    ayer anoche anteayer mañana semana mes año días horas minutos yesterday today tomorrow tonight morning
+    afternoon evening night week month year earlier later twice
     """
 )
 # Capitalised words that are not names even after a cue (greetings, sign-offs, pronouns, months, ...).
@@ -86,7 +174,7 @@ _NOT_NAMES = _wordset(
     august september october november december ok okay vale si sí no yes not very muy bastante super
     llama call llamar pedido order cuenta account tarjeta card
     """
-)
+) | _AFTER_NAMES
 
 
 # Brands and platforms customers name all the time and that the small NER models tag as persons.
@@ -117,11 +205,18 @@ def stop_words() -> frozenset[str]:
     return frozenset(ES | EN | _NOT_NAMES) - _FIRST_NAMES
 
 
+def _is_surname(word: str) -> bool:
+    """A known surname, also as part of a hyphenated one ("pérez-reverte", "johnson-smith")."""
+    folded = _fold(word)
+    return folded in _SURNAMES or ("-" in folded and any(part in _SURNAMES for part in folded.split("-")))
+
+
 def _name_tokens(text: str, pos: int, strong: bool, max_tokens: int = 4) -> Span | None:
     """The name that starts at ``pos`` (right after a cue), or None."""
     stop = stop_words()
     start = end = -1
     taken = 0
+    only_first_names = True  # every word taken so far is a known first name
     for tok in _WORD_RE.finditer(text, pos):
         word = tok.group()
         gap = text[end:tok.start()] if taken else text[pos:tok.start()]
@@ -136,11 +231,16 @@ def _name_tokens(text: str, pos: int, strong: bool, max_tokens: int = 4) -> Span
         capital = (bare[0].isupper() and not bare.isupper()) or (bare.isupper() and len(bare) > 2)
         if low in stop or low in _BRANDS:
             break
-        if taken == 0 and not strong and not (capital or low in _FIRST_NAMES):
+        first_name = _fold(low) in _FIRST_FOLDED
+        if taken == 0 and not strong and not (capital or first_name):
             break
-        if taken and not strong and not capital and word[0].islower() and low not in _FIRST_NAMES \
-                and text[start].isupper():
-            break  # "Soy Pilar y llevo ...": after a capitalised name, lower-case words are not surnames
+        if taken and not strong and not capital and word[0].islower() and not (first_name or _is_surname(low)):
+            if text[start].isupper():
+                break  # "Soy Pilar y llevo ...": after a capitalised name, unknown lower-case words are not surnames
+            if not only_first_names:
+                break  # "con juan pérez llamando": one unknown word may be a surname, not one after a surname
+        # a second word that is a surname too ("sarah connor", "juan martín") fills the surname slot
+        only_first_names = only_first_names and first_name and not (taken and _is_surname(low))
         if taken == 0:
             start = tok.start()
         end = tok.start() + len(bare)
@@ -150,7 +250,7 @@ def _name_tokens(text: str, pos: int, strong: bool, max_tokens: int = 4) -> Span
     return Span("PERSON", start, end) if taken else None
 
 
-def find_cued_names(text: str) -> list[Span]:
+def _find_cued_names(text: str) -> list[Span]:
     """Names after a strong cue (any name-like words) or a weak cue (capitalised or known first names)."""
     spans: list[Span] = []
     for regex, strong in ((_STRONG_CUE_RE, True), (_WEAK_CUE_RE, False)):
@@ -159,6 +259,55 @@ def find_cued_names(text: str) -> list[Span]:
             if span:
                 spans.append(span)
     return spans
+
+
+def _find_name_pairs(text: str) -> list[Span]:
+    """Known first names followed by known surnames, without a cue and in any case.
+
+    "llamé a juan pérez", "juan carlos garcía me dijo", "john smith from support", "maría de la
+    cruz": one or more first names, then surnames (each may follow "de", "del", "de la", ...), all
+    one space apart. A pair made only of names that are ordinary words ("rosa blanco", "mark
+    brown") counts only when every word of it is capitalised.
+    """
+    if _FIRST_FOLDED.isdisjoint(text.lower().translate(_FOLD_SPLIT).split()):
+        return []  # most texts: no first name at all (str.split is several times faster than a regex)
+    # (start, end, folded word) of each word, a trailing full stop left out
+    toks = [(m.start(), m.start() + len(m.group().rstrip(".")), _fold(m.group().rstrip(".")))
+            for m in _WORD_RE.finditer(text)]
+
+    def joined(k: int) -> bool:  # token k and k + 1 are one space (or tab) apart
+        return k + 1 < len(toks) and text[toks[k][1]:toks[k + 1][0]] in (" ", "\t")
+
+    spans: list[Span] = []
+    i = 0
+    while i < len(toks):
+        if toks[i][2] not in _FIRST_FOLDED:
+            i += 1
+            continue
+        last, surnames = i, 0
+        while joined(last):
+            k = last + 1
+            if toks[k][2] in ("de", "del") and joined(k):
+                k += 1
+                if toks[k - 1][2] == "de" and toks[k][2] in ("la", "las", "los") and joined(k):
+                    k += 1
+            if _is_surname(toks[k][2]):
+                surnames += 1
+            elif surnames or toks[k][2] not in _FIRST_FOLDED:
+                break  # first names come before the surnames: "juan carlos pérez", "maría del carmen garcía"
+            last = k
+        if surnames:
+            words = [text[a:b] for a, b, w in toks[i:last + 1] if w not in _CONNECTOR_WORDS]
+            ordinary = all(_fold(w) in _WORDLIKE for w in words)
+            if not ordinary or all(w[:1].isupper() and not w.isupper() for w in words):
+                spans.append(Span("PERSON", toks[i][0], toks[last][1]))
+        i = last + 1
+    return spans
+
+
+def find_names(text: str) -> list[Span]:
+    """Person names the rules find without a model: after a cue, or a known first name and surname."""
+    return _find_cued_names(text) + _find_name_pairs(text)
 
 
 def _at_sentence_start(text: str, pos: int) -> bool:
@@ -180,7 +329,7 @@ def might_contain_name(text: str) -> bool:
     stop = stop_words()
     for m in _CAPITALISED_RE.finditer(text):
         word = m.group().lower()
-        if word in _FIRST_NAMES or (word not in stop and not _at_sentence_start(text, m.start())):
+        if _fold(word) in _FIRST_FOLDED or (word not in stop and not _at_sentence_start(text, m.start())):
             return True
     return False
 
@@ -202,7 +351,7 @@ def ner_person_spans(doc: object, text: str) -> list[Span]:
             continue
         if any(t.text.lower() in _BRANDS for t in toks):
             continue
-        if len(toks) == 1 and toks[0].text.isupper() and toks[0].text.lower() not in _FIRST_NAMES:
+        if len(toks) == 1 and toks[0].text.isupper() and _fold(toks[0].text) not in _FIRST_FOLDED:
             continue  # "JFK", "CR": codes and acronyms
         start, end = toks[0].idx, toks[-1].idx + len(toks[-1].text)
         surface = text[start:end]
@@ -210,7 +359,7 @@ def ner_person_spans(doc: object, text: str) -> list[Span]:
             continue
         if not any(c.isupper() for c in surface):
             continue  # the small models' lower-case PER guesses are mostly common words
-        if len(toks) == 1 and surface.lower() not in _FIRST_NAMES and _at_sentence_start(text, start):
+        if len(toks) == 1 and _fold(surface) not in _FIRST_FOLDED and _at_sentence_start(text, start):
             continue  # one capitalised word opening a sentence ("Deberían", "Mala"): usually not a name
         spans.append(Span("PERSON", start, end))
     return spans

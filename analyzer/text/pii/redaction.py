@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from analyzer.errors import ConfigError
-from analyzer.text.pii.names import find_cued_names, might_contain_name, ner_person_spans
+from analyzer.text.pii.names import find_names, might_contain_name, ner_person_spans
 from analyzer.text.pii.patterns import find_addresses, find_emails, find_ids, find_numbers, find_urls_handles
 from analyzer.text.pii.spans import Span, merge_spans
 
@@ -44,7 +44,7 @@ def _regex_spans(text: str) -> list[Span]:
         + find_ids(text)
         + find_numbers(text)
         + find_addresses(text)
-        + find_cued_names(text)
+        + find_names(text)
     )
 
 
