@@ -30,7 +30,7 @@ from analyzer.settings import Settings, get_settings
 if TYPE_CHECKING:
     import pandas as pd
 
-    from analyzer.batch.local import BatchSummary, ColumnMapping, run_batch
+    from analyzer.batch import BatchSummary, ColumnMapping, run_batch
     from analyzer.foresight import compute_alerts, run_alerts
     from analyzer.inference.registry import load_encoder
     from analyzer.text.pipeline import TextAnalyzer, load_analyzer
@@ -69,9 +69,9 @@ __all__ = [
 ]
 
 _LAZY = {
-    "BatchSummary": "analyzer.batch.local",
-    "ColumnMapping": "analyzer.batch.local",
-    "run_batch": "analyzer.batch.local",
+    "BatchSummary": "analyzer.batch",
+    "ColumnMapping": "analyzer.batch",
+    "run_batch": "analyzer.batch",
     "MessageAnalysis": "analyzer.text.results",
     "SentenceSentiment": "analyzer.text.results",
     "TextAnalyzer": "analyzer.text.pipeline",

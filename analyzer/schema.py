@@ -38,7 +38,9 @@ __all__ = [
     "MESSAGE_COLUMNS",
     "MESSAGE_INPUT_COLUMNS",
     "NESTED_FIELDS",
+    "OWN_ACTIVITY_TYPES",
     "QUOTE_FIELDS",
+    "RATING_SCALES",
     "REASON_FIELDS",
     "REJECTED_COLUMNS",
     "SENTIMENT_LABELS",
@@ -56,12 +58,22 @@ SENTIMENT_LABELS: tuple[str, ...] = get_args(SentimentLabel)
 """The sentiment classes, in the order of the model's outputs and of ``p_negative, p_neutral, p_positive``."""
 
 EventType = Literal[
-    "purchase", "login", "page_view", "click", "error",
+    "purchase", "refund", "order_cancelled", "login", "page_view", "click", "error",
     "campaign_sent", "campaign_open", "campaign_click",
     "ticket_opened", "ticket_replied", "ticket_resolved",
+    "nps", "csat", "review",
 ]
 EVENT_TYPES: tuple[str, ...] = get_args(EventType)
-"""Behaviour event types. ``value`` holds a purchase's amount, or the ticket or campaign id."""
+"""Behaviour event types. ``value`` holds a purchase's (or refund's) amount, the ticket or campaign id,
+or a score: ``nps`` 0-10, ``csat`` 1-5, ``review`` 1-5 stars."""
+
+RATING_SCALES: dict[str, tuple[float, float]] = {"nps": (0.0, 10.0), "csat": (1.0, 5.0), "review": (1.0, 5.0)}
+"""Score range of each rating event type (its ``value``)."""
+
+OWN_ACTIVITY_TYPES: tuple[str, ...] = ("purchase", "refund", "order_cancelled", "login", "page_view", "click",
+                                       "error", "campaign_open", "campaign_click", "ticket_opened", "nps", "csat",
+                                       "review")
+"""Events the customer did (activity); a campaign we sent or a reply we wrote is not."""
 
 ValueTier = Literal["low", "medium", "high", "vip"]
 VALUE_TIERS: tuple[str, ...] = get_args(ValueTier)

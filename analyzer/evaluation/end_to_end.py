@@ -46,8 +46,9 @@ import pandas as pd
 
 from analyzer.errors import ConfigError
 from analyzer.evaluation.simulate import SimulationConfig, simulate_population
-from analyzer.foresight.alerts import SEVERITIES, WIN_BACK_CAUSE, RuleTable, compute_alerts_detailed, load_rules
-from analyzer.foresight.fusion import RiskModel
+from analyzer.foresight import ForesightInputs, ForesightModel, RuleTable, decide_alerts, load_rules, prepare_inputs
+from analyzer.foresight.rules import WIN_BACK_CAUSE
+from analyzer.schema import SEVERITIES
 
 __all__ = [
     "REPORT_SEED",
@@ -56,7 +57,6 @@ __all__ = [
     "VARIANTS",
     "CachedTextFn",
     "TextFn",
-    "calibrate_defaults",
     "e2e_tables",
     "evaluate_end_to_end",
     "main",
@@ -145,41 +145,45 @@ def _upto(df: pd.DataFrame | None, ts: np.ndarray, as_of: pd.Timestamp) -> pd.Da
 
 
 def run_variant(messages: pd.DataFrame | None, events: pd.DataFrame | None, customers: pd.DataFrame,
-                as_ofs: Sequence[pd.Timestamp], *, model: RiskModel | None = None,
-                rules: RuleTable | None = None, keep_facts: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Run :func:`compute_alerts_detailed` at each ``as_of`` with the alert history fed back.
+                as_ofs: Sequence[pd.Timestamp], *, model: ForesightModel | None = None,
+                rules: RuleTable | None = None, refit_days: int = 28,
+                keep_facts: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Score and alert at each ``as_of`` with the alert history fed back, as the service's sweep does.
 
-    Returns ``(risk, alerts)``: every profiled customer's risk, severity level and main cause
-    per run (with the model inputs as ``x_<signal>`` columns), and the risk alerts actually raised
-    (opportunity alerts left out).
+    The model is refitted on the history so far every ``refit_days`` (the service's schedule), unless
+    a fixed ``model`` is given. Returns ``(risk, alerts)``: every profiled customer's risk, odds ratio,
+    severity level and main cause per run (model inputs as ``x_<feature>`` columns), and the risk
+    alerts actually raised (opportunity alerts left out).
     """
     table = rules or load_rules()
-    msgs = messages.sort_values("timestamp", kind="stable").reset_index(drop=True) if messages is not None else None
-    evs = events.sort_values("timestamp", kind="stable").reset_index(drop=True) if events is not None else None
-    m_ts = msgs["timestamp"].to_numpy(dtype="datetime64[ns]") if msgs is not None else np.array([])
-    e_ts = evs["timestamp"].to_numpy(dtype="datetime64[ns]") if evs is not None else np.array([])
+    inputs = prepare_inputs(messages, events, customers)
+    msgs = inputs.messages.sort_values("timestamp", kind="stable").reset_index(drop=True)
+    evs = inputs.events.sort_values("timestamp", kind="stable").reset_index(drop=True)
+    m_ts = msgs["timestamp"].to_numpy(dtype="datetime64[ns]")
+    e_ts = evs["timestamp"].to_numpy(dtype="datetime64[ns]")
     risks, alerts = [], []
     history = pd.DataFrame(columns=["customer_id", "cause", "alerted_at", "severity"])
+    fitted, fitted_at = model, None
     for as_of in as_ofs:
-        res = compute_alerts_detailed(_upto(msgs, m_ts, as_of), _upto(evs, e_ts, as_of), customers, as_of=as_of,
-                                      model=model, rules=table, history=history)
-        r = res.risk
+        now = ForesightInputs(_upto(msgs, m_ts, as_of), _upto(evs, e_ts, as_of), inputs.customers,
+                              inputs.rejected, inputs.opted_out)
+        if model is None and (fitted_at is None or as_of - fitted_at >= pd.Timedelta(days=refit_days)):
+            fitted, fitted_at = ForesightModel().fit_inputs(now, as_of), as_of
+        assert fitted is not None
+        states, features, facts = fitted.score_inputs(now, as_of)
+        a, _, r = decide_alerts(states, features, facts, inputs.customers, table, as_of=as_of, history=history)
         causes = [rs[0]["code"] if rs and rs[0]["contribution"] > 0 else "any_risk" for rs in r["reasons"]]
-        top = [",".join(d["code"] for d in rs[:3] if d["contribution"] > 0) for rs in r["reasons"]]
         frame = pd.DataFrame({"as_of": as_of, "customer_id": r.index.astype(str), "risk": r["risk"].to_numpy(),
+                              "odds_ratio": r["odds_ratio"].to_numpy(),
                               "level": r["severity"].map(SEVERITIES.index).to_numpy(), "cause": causes,
-                              "top_reasons": top, "lapsed": r["lapsed"].to_numpy(dtype=bool),
-                              "n_messages": _facts_col(res.facts, "n_messages", r.index)})
-        # The model inputs too (``x_<signal>``), so other weights can be replayed without recomputing.
-        xs = res.signals.reindex(r.index).add_prefix("x_").reset_index(drop=True)
-        parts = [frame, xs]
-        if keep_facts:  # the numeric facts behind the signals, for experiments with other signals
-            num = res.facts.reindex(r.index).select_dtypes("number").add_prefix("f_").reset_index(drop=True)
-            parts.append(num)
+                              "lapsed": r["lapsed"].to_numpy(dtype=bool),
+                              "n_messages": _facts_col(facts, "n_messages", r.index)})
+        parts = [frame, features.reindex(r.index).add_prefix("x_").reset_index(drop=True)]
+        if keep_facts:  # the numeric facts behind the features, for experiments
+            parts.append(facts.reindex(r.index).select_dtypes("number").add_prefix("f_").reset_index(drop=True))
         risks.append(pd.concat(parts, axis=1))
-        a = res.alerts.loc[~res.alerts["cause"].astype(str).str.startswith("opportunity:")]
+        a = a.loc[~a["cause"].astype(str).str.startswith("opportunity:")]
         a = a[["customer_id", "cause", "severity", "risk", "rule"]].assign(as_of=as_of)
-        a.attrs = {}  # compute_alerts hangs its rejected rows here; concat cannot compare frames
         # Win-back hand-overs are info, not retention alerts: fed back as history, never scored.
         alerts.append(a.loc[a["cause"] != WIN_BACK_CAUSE])
         recent = pd.concat([history, a.rename(columns={"as_of": "alerted_at"})[list(history.columns)]],
@@ -202,7 +206,7 @@ def _facts_col(facts: pd.DataFrame, name: str, index: pd.Index) -> np.ndarray:
 
 def replay_alerts(risk: pd.DataFrame, threshold: float, cooldown_days: float = 14.0, *,
                   scope: str = "customer") -> pd.DataFrame:
-    """Alerts that the weekly runs would have raised with ``risk >= threshold`` as the alert bar.
+    """Alerts that the weekly runs would have raised with ``odds_ratio >= threshold`` as the alert bar.
 
     Same dedup as :func:`compute_alerts_detailed`: a customer (``scope="cause"``: a customer and
     main cause) alerted within the cooldown is silent unless its severity level rose. At the
@@ -211,7 +215,7 @@ def replay_alerts(risk: pd.DataFrame, threshold: float, cooldown_days: float = 1
     """
     # Lapsed customers get no retention alert at any bar (see compute_alerts_detailed).
     live = ~risk["lapsed"].astype(bool) if "lapsed" in risk.columns else pd.Series(True, index=risk.index)
-    hits = risk.loc[(risk["risk"] >= threshold) & live].sort_values("as_of", kind="stable")
+    hits = risk.loc[(risk["odds_ratio"] >= threshold) & live].sort_values("as_of", kind="stable")
     cool = pd.Timedelta(days=cooldown_days)
     sent: dict[tuple[str, str], list[tuple[pd.Timestamp, int]]] = {}
     keep = np.zeros(len(hits), dtype=bool)
@@ -270,6 +274,7 @@ def score_alerts(alerts: pd.DataFrame, truth: pd.DataFrame, cfg: SimulationConfi
         "recall_no_trace": recall_of(kind == "silent"),
         "median_lead_days": float(lead.median()) if len(lead) else float("nan"),
         "false_alerts_per_1000": float((~timely & ~late).sum() * per),
+        "false_alerts_per_1000_per_month": float((~timely & ~late).sum() * per * 30.4 / cfg.eval_days),
         "late_alerts_per_1000": float(late.sum() * per),
     }
 
@@ -318,7 +323,7 @@ def _recall_at(curve: pd.DataFrame, p: float) -> float:
 def evaluate_end_to_end(config: SimulationConfig | None = None, text_fn: TextFn | None = None, *,
                         k: int = 50, horizon_days: int = 90, step_days: int = 7,
                         precision_levels: Sequence[float] = (0.05, 0.1, 0.15, 0.2),
-                        model: RiskModel | None = None, rules: RuleTable | None = None,
+                        model: ForesightModel | None = None, rules: RuleTable | None = None,
                         variants: Sequence[str] = VARIANTS) -> pd.DataFrame:
     """Simulate the population of ``config`` and score each variant's weekly alerts against the truth.
 
@@ -342,7 +347,7 @@ def evaluate_end_to_end(config: SimulationConfig | None = None, text_fn: TextFn 
     analysed = cached(messages_raw[_MESSAGE_COLUMNS])
     as_ofs = _as_ofs(cfg, step_days)
     inputs = {"joined": (analysed, events), "text_only": (analysed, None), "behaviour_only": (None, events)}
-    thresholds = np.asarray(np.round(np.concatenate([np.arange(0.02, 0.2, 0.01), np.arange(0.2, 0.96, 0.025)]), 3))
+    thresholds = np.asarray(np.round(np.concatenate([np.arange(1.0, 3.0, 0.1), np.arange(3.0, 40.0, 1.0)]), 3))
     rows, curves, risks = [], {}, {}
     for v in variants:
         msgs, evs = inputs[v]
@@ -402,40 +407,10 @@ def sweep(base: SimulationConfig | None = None, text_fn: TextFn | None = None, *
     return pd.concat(frames, ignore_index=True)
 
 
-def calibrate_defaults(config: SimulationConfig | None = None, text_fn: TextFn | None = None, *,
-                       model: RiskModel | None = None, step_days: int = 7,
-                       horizon_days: int = 90) -> tuple[RiskModel, tuple[float, float]]:
-    """Platt-scale ``model`` (default: the label-free defaults) on a simulated TUNING population.
-
-    Runs the joined variant weekly on ``config`` (default ``SimulationConfig(seed=TUNING_SEED)``),
-    fits ``logit' = a * logit + c`` against "churns within ``horizon_days``" on live customers,
-    and returns the model with ``a`` and ``c`` folded into weights and bias, and ``(a, c)``.
-    This is the last step behind :data:`~analyzer.foresight.fusion.DEFAULT_WEIGHTS`: run on the
-    defaults themselves it returns ``a`` close to 1 and ``c`` close to 0.
-    """
-    from sklearn.linear_model import LogisticRegression
-
-    cfg = config or SimulationConfig(seed=TUNING_SEED)
-    base = model or RiskModel()
-    cached = text_fn if isinstance(text_fn, CachedTextFn) else CachedTextFn(text_fn, loader=_default_text_fn)
-    events, messages_raw, customers, truth = simulate_population(cfg)
-    risk, _ = run_variant(cached(messages_raw[_MESSAGE_COLUMNS]), events, customers, _as_ofs(cfg, step_days),
-                          model=base)
-    live = risk.loc[~risk["lapsed"].astype(bool)]
-    y, _ = _outcome(live, truth.set_index("customer_id")["churn_date"], horizon_days)
-    x = live[[f"x_{c}" for c in base.weights]].set_axis(list(base.weights), axis=1)
-    logit = base.decision_function(x)
-    platt = LogisticRegression(C=1e6, max_iter=2000).fit(logit.reshape(-1, 1), y.astype(int))
-    a, c = float(platt.coef_[0, 0]), float(platt.intercept_[0])
-    scaled = RiskModel(weights={k: a * w for k, w in base.weights.items()}, bias=a * base.bias + c, calibrated=True,
-                       calibration_=(a, c))
-    return scaled, (a, c)
-
-
 # --------------------------------------------------------------------------- command line
 
 _SHOW = ["variant", "precision_at_k", "alert_precision", "recall", "recall_writers", "recall_silent_dissatisfied",
-         "recall_no_trace", "median_lead_days", "false_alerts_per_1000", "late_alerts_per_1000"]
+         "recall_no_trace", "median_lead_days", "false_alerts_per_1000_per_month", "late_alerts_per_1000"]
 
 
 def _print(title: str, df: pd.DataFrame) -> None:
@@ -481,8 +456,9 @@ def e2e_tables(*, quick: bool = False, seed: int | None = None, cache_path: str 
            res[["variant", "mean_risk", "churn_rate_90d", "brier", "brier_base_rate"]])
     sweep_cfg = replace(cfg, n_customers=min(cfg.n_customers, 600))
     sw = sweep(sweep_cfg, cached, params=sweep_params or SWEEP, step_days=14)
-    cols = ["parameter", "value", "variant", "precision_at_k", "alert_precision", "recall", "median_lead_days",
-            "false_alerts_per_1000", "recall@p=0.05", "recall@p=0.1", "recall@p=0.15", "equal_precision",
+    cols = ["parameter", "value", "variant", "precision_at_k", "alert_precision", "recall",
+            "recall_silent_dissatisfied", "median_lead_days", "false_alerts_per_1000_per_month",
+            "recall@p=0.05", "recall@p=0.1", "recall@p=0.15", "equal_precision",
             "recall@equal_p"]
     yield (f"Sweep, seed {cfg.seed}, {sweep_cfg.n_customers} customers, two-week steps (one parameter moved at a "
            f"time, the others at their defaults)", sw[cols])

@@ -1,11 +1,12 @@
 """Evaluations of the foresight stage on public labelled data.
 
-``python -m analyzer.evaluation.foresight [behaviour|shift|telco|shift-model ...]`` prints the tables
-(the first three by default; ``shift-model`` scores turns with the trained sentiment model,
-:func:`text_core_score_fn`, instead of VADER).
+``python -m analyzer.evaluation.foresight [retail|cdnow|shift|telco|e2e|shift-model ...]`` prints the
+tables (all but ``shift-model`` by default; ``shift-model`` scores turns with the trained sentiment
+model, :func:`text_core_score_fn`, instead of VADER).
 
-- :func:`evaluate_behaviour` -- online_retail: fit on transactions up to 2011-06-30, predict who
-  buys nothing in the following 90 days; BG/NBD vs recency-only and RFM baselines (ROC-AUC).
+- ``retail`` / ``cdnow`` -- :func:`analyzer.evaluation.forward.evaluate_forward`: the product's model
+  fitted on the history up to a cut, judged on the next 90 days, with the baselines in the same run,
+  and its retention alerts at the default bar.
 - :func:`evaluate_shift` -- uss_satisfaction_dialogues: flag user turns whose satisfaction is
   1-2; thresholds tuned on MWOZ, reported on SGD, against "no change" and per-message-threshold
   baselines. The per-turn score is VADER, a stand-in for the text core's sentiment model.
@@ -29,13 +30,18 @@ from sklearn.metrics import brier_score_loss, f1_score, precision_score, recall_
 from sklearn.model_selection import train_test_split
 
 from analyzer.errors import ConfigError, InputFormatError
-from analyzer.foresight.behaviour import BehaviourConfig, compute_behaviour_signals
-from analyzer.foresight.bgnbd import BGNBD, rfm_summary
-from analyzer.foresight.fusion import RiskModel, build_facts, signal_features
+from analyzer.evaluation.forward import (
+    CDNOW_CUTOFF,
+    RETAIL_CUTOFF,
+    evaluate_forward,
+    load_cdnow,
+    load_online_retail,
+)
+from analyzer.foresight.risk import RiskModel
 from analyzer.foresight.shift import ScoreFn, cusum_drop_scores, turn_drop_scores, vader_score_fn
 from analyzer.settings import get_settings
 
-__all__ = ["FORESIGHT_EVALUATIONS", "evaluate_behaviour", "evaluate_shift", "evaluate_telco", "main", "run_evaluations",
+__all__ = ["FORESIGHT_EVALUATIONS", "evaluate_shift", "evaluate_telco", "load_online_retail", "main", "run_evaluations",
            "text_core_score_fn"]
 
 
@@ -45,102 +51,6 @@ def _dataset(*parts: str) -> Path:
         raise InputFormatError(f"dataset file {str(path)!r} not found; set DARKFEEDBACK_DATASETS_DIR to the "
                                f"folder holding the shared datasets.")
     return path
-
-
-# --------------------------------------------------------------------------- behaviour
-
-def load_online_retail() -> pd.DataFrame:
-    """Purchases of online_retail as events (one row per invoice; cancellations removed)."""
-    raw = pd.read_csv(_dataset("online_retail", "transactions_2010-12_to_2011-09.csv.gz"),
-                      dtype={"InvoiceNo": str, "StockCode": str})
-    raw = raw.dropna(subset=["CustomerID"])
-    raw = raw.loc[~raw["InvoiceNo"].str.startswith("C") & (raw["Quantity"] > 0) & (raw["UnitPrice"] > 0)]
-    raw = raw.assign(amount=raw["Quantity"] * raw["UnitPrice"])
-    inv = raw.groupby("InvoiceNo").agg(customer_id=("CustomerID", "first"),
-                                       timestamp=("InvoiceDate", "first"),
-                                       value=("amount", "sum")).reset_index()
-    inv["customer_id"] = inv["customer_id"].astype(int).astype(str)
-    inv["timestamp"] = pd.to_datetime(inv["timestamp"], utc=True)
-    inv["type"], inv["channel"] = "purchase", "web"
-    return inv.rename(columns={"InvoiceNo": "event_id"})[
-        ["customer_id", "timestamp", "type", "value", "channel", "event_id"]]
-
-
-def _rfm_features(purchases: pd.DataFrame, cutoff: pd.Timestamp) -> pd.DataFrame:
-    s = rfm_summary(purchases, cutoff, value_col="value")
-    days_since = (cutoff.floor("D") - s["last_purchase"]).dt.days.astype(float)
-    return pd.DataFrame({"recency_days": days_since, "frequency": s["frequency"] + 1,
-                         "monetary": s["monetary"].clip(lower=0), "T": s["T"],
-                         "x": s["frequency"], "t_x": s["recency"]})
-
-
-def _churn_label(purchases: pd.DataFrame, ids: pd.Index, start: pd.Timestamp, days: int) -> pd.Series:
-    end = start + pd.Timedelta(days=days)
-    window = purchases.loc[(purchases["timestamp"] > start) & (purchases["timestamp"] <= end)]
-    return pd.Series(~ids.isin(window["customer_id"].unique()), index=ids).astype(int)
-
-
-def _log_rfm(f: pd.DataFrame) -> np.ndarray:
-    return np.column_stack([np.log1p(f["recency_days"]), np.log1p(f["frequency"]),
-                            np.log1p(f["monetary"]), np.log1p(f["T"])])
-
-
-def evaluate_behaviour(cutoff: str = "2011-06-30", horizon_days: int = 90,
-                       train_cutoff: str = "2011-03-31") -> pd.DataFrame:
-    """ROC-AUC of "no purchase in the next 90 days" on online_retail, several scorers in one run.
-
-    The supervised RFM baseline is trained on an earlier cutoff (features up to
-    ``train_cutoff``, labels in the 90 days after it) so it never sees the evaluation window.
-    """
-    purchases = load_online_retail()
-    cut = pd.Timestamp(cutoff, tz="UTC") + pd.Timedelta(hours=23, minutes=59, seconds=59)
-    tcut = pd.Timestamp(train_cutoff, tz="UTC") + pd.Timedelta(hours=23, minutes=59, seconds=59)
-    feats = _rfm_features(purchases, cut)
-    y = _churn_label(purchases, feats.index, cut, horizon_days)
-
-    scores: dict[str, np.ndarray] = {}
-    scores["recency only (days since last purchase)"] = feats["recency_days"].to_numpy()
-    # Classic RFM quintile score (1-5 each, higher = better customer); risk = minus the sum.
-    q = pd.DataFrame({
-        "r": pd.qcut(-feats["recency_days"].rank(method="first"), 5, labels=False),
-        "f": pd.qcut(feats["frequency"].rank(method="first"), 5, labels=False),
-        "m": pd.qcut(feats["monetary"].rank(method="first"), 5, labels=False),
-    })
-    scores["RFM quintile score (unsupervised)"] = -q.sum(axis=1).to_numpy(dtype=float)
-    train = _rfm_features(purchases, tcut)
-    y_train = _churn_label(purchases, train.index, tcut, horizon_days)
-    lr = LogisticRegression(max_iter=2000).fit(_log_rfm(train), y_train)
-    scores["RFM logistic (trained on 2011-03-31 cutoff)"] = lr.predict_proba(_log_rfm(feats))[:, 1]
-
-    model = BGNBD(penalizer=1e-4).fit(feats["x"], feats["t_x"], feats["T"])
-    p0 = model.p_no_purchase(horizon_days, feats["x"], feats["t_x"], feats["T"])
-    scores["BG/NBD P(no purchase in 90 d)"] = p0
-    scores["BG/NBD 1 - P(alive)"] = 1 - model.p_alive(feats["x"], feats["t_x"], feats["T"])
-
-    # The product path: behaviour signals -> default (label-free) additive risk.
-    def signals_at(when: pd.Timestamp) -> pd.DataFrame:
-        beh = compute_behaviour_signals(purchases.loc[purchases["timestamp"] <= when], when,
-                                        BehaviourConfig(bgnbd_horizon_days=horizon_days))
-        return signal_features(build_facts(beh, pd.DataFrame({"customer_id": pd.Series(dtype=str)})))
-
-    x_eval = signals_at(cut).reindex(feats.index)
-    risk = RiskModel().predict_proba(x_eval)
-    scores["foresight default risk (behaviour signals, no labels)"] = risk
-    # The labelled path: the same signals, weights fitted on the earlier cutoff's outcomes.
-    x_train = signals_at(tcut).reindex(train.index)
-    fitted = RiskModel().fit(x_train, y_train)
-    scores["foresight RiskModel.fit (signals, trained on 2011-03-31 cutoff)"] = fitted.predict_proba(x_eval)
-
-    rows = []
-    for name, s in scores.items():
-        row = {"model": name, "roc_auc": roc_auc_score(y, s), "n_customers": len(y),
-               "share_no_purchase": float(y.mean())}
-        if name.startswith(("BG/NBD P(no", "RFM logistic", "foresight RiskModel.fit")):
-            row["brier"] = brier_score_loss(y, s)
-        rows.append(row)
-    table = pd.DataFrame(rows)
-    table.attrs["bgnbd_params"] = model.params_
-    return table
 
 
 # --------------------------------------------------------------------------- shift
@@ -299,7 +209,8 @@ def evaluate_telco(test_size: float = 0.25, random_state: int = 0) -> pd.DataFra
     X, y = telco_features(df), df["Churn Value"].astype(int)
     X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=test_size, stratify=y,
                                               random_state=random_state)
-    model = RiskModel().fit(X_tr, y_tr)
+    model = RiskModel(weights=dict.fromkeys(X_tr.columns, 0.0), bias=0.0).fit(
+        X_tr, y_tr, prior=RiskModel(weights=dict.fromkeys(X_tr.columns, 0.0), bias=0.0), signs={})
     p = model.predict_proba(X_te)
     expl = model.explain(X_te.iloc[:200])
     gap = max(abs(r.bias + sum(d["contribution"] for d in r.reasons) - r.logit) for r in expl.itertuples())
@@ -318,7 +229,7 @@ def evaluate_telco(test_size: float = 0.25, random_state: int = 0) -> pd.DataFra
     return table
 
 
-FORESIGHT_EVALUATIONS: tuple[str, ...] = ("shift", "shift-model", "behaviour", "telco", "e2e")
+FORESIGHT_EVALUATIONS: tuple[str, ...] = ("retail", "cdnow", "shift", "shift-model", "telco", "e2e")
 """Parts of :func:`run_evaluations`; ``shift-model`` scores the dialogues with the trained sentiment
 model (slow the first time: about 22,000 distinct turns, then read from the text cache)."""
 
@@ -328,7 +239,7 @@ DEFAULT_CACHE_DIR = Path("out") / "foresight"
 _SHIFT_COLS = ["target", "method", "f1_mwoz", "precision", "recall", "f1", "flagged", "positives"]
 
 
-def run_evaluations(parts: Sequence[str] = ("shift", "behaviour", "telco", "e2e"), *, quick: bool = False,
+def run_evaluations(parts: Sequence[str] = ("retail", "cdnow", "shift", "telco", "e2e"), *, quick: bool = False,
                     seed: int | None = None, cache_dir: str | Path | None = DEFAULT_CACHE_DIR,
                     log: Callable[[str], None] = print) -> Iterator[tuple[str, pd.DataFrame]]:
     """Yield ``(title, table)`` for each requested evaluation, in order (one command, all tables).
@@ -349,8 +260,12 @@ def run_evaluations(parts: Sequence[str] = ("shift", "behaviour", "telco", "e2e"
         elif part == "shift-model":
             yield ("Tone shift on uss_satisfaction_dialogues (tuned on MWOZ, reported on SGD), text core scorer",
                    evaluate_shift(text_core_score_fn(cache))[_SHIFT_COLS])
-        elif part == "behaviour":
-            yield ("No purchase in the 90 days after 2011-06-30, online_retail (ROC-AUC)", evaluate_behaviour())
+        elif part in ("retail", "cdnow"):
+            events, cut = (load_online_retail(), RETAIL_CUTOFF) if part == "retail" else (load_cdnow(), CDNOW_CUTOFF)
+            ranking, alerts = evaluate_forward(events, cut, dataset=part, log=log)
+            yield (f"{part}: no purchase in the 90 days after {cut}, customers active in the 90 days before "
+                   "(ROC-AUC, Brier; one run)", ranking)
+            yield f"{part}: retention alerts at the default bar vs a recency ranking of the same size", alerts
         elif part == "telco":
             yield "ibm_telco_churn sanity check (held-out 25 %)", evaluate_telco()
         else:
@@ -361,10 +276,10 @@ def run_evaluations(parts: Sequence[str] = ("shift", "behaviour", "telco", "e2e"
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Print the requested evaluation tables (``shift behaviour telco e2e`` by default; also ``shift-model``)."""
+    """Print the requested evaluation tables (``retail cdnow shift telco e2e`` by default; also ``shift-model``)."""
     args = list(argv if argv is not None else sys.argv[1:])
     quick = "--quick" in args
-    which = [a for a in args if not a.startswith("--")] or ["shift", "behaviour", "telco", "e2e"]
+    which = [a for a in args if not a.startswith("--")] or ["retail", "cdnow", "shift", "telco", "e2e"]
     with pd.option_context("display.width", 250, "display.max_columns", 30, "display.max_colwidth", 100,
                            "display.float_format", "{:.3f}".format):
         for title, table in run_evaluations(which, quick=quick, log=lambda m: print(m, file=sys.stderr)):

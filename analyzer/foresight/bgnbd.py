@@ -129,6 +129,13 @@ class BGNBD:
         self.loglik_ = self.log_likelihood(self.params_, xs, txs, Ts)
         return self
 
+    @classmethod
+    def from_params(cls, params: BGNBDParams) -> BGNBD:
+        """A fitted model from saved parameters (a population fit passed to scoring)."""
+        model = cls()
+        model.params_ = params
+        return model
+
     def _params(self) -> BGNBDParams:
         if self.params_ is None:
             raise NotFittedError("BGNBD is not fitted; call fit(x, t_x, T) first.")

@@ -27,12 +27,12 @@ import numpy as np
 import pandas as pd
 
 from analyzer.errors import ConfigError
+from analyzer.foresight.config import DEFAULT_COMPLAINT_THEMES, ShiftConfig
 
 __all__ = [
     "COMPLAINT_THEMES",
     "ScoreFn",
     "Shift",
-    "ShiftConfig",
     "TurnShiftConfig",
     "compute_message_signals",
     "cusum_drop_scores",
@@ -44,28 +44,7 @@ __all__ = [
 ScoreFn = Callable[[Sequence[str]], np.ndarray]
 """Maps texts to sentiment scores in [-1, 1] (negative .. positive)."""
 
-COMPLAINT_THEMES: frozenset[str] = frozenset({
-    "delivery_delay", "refund_return", "billing_price", "product_quality", "support_responsiveness",
-    "staff_attitude", "app_web_error", "account_access", "cancellation_by_company", "lost_damaged_item",
-})
-
-
-@dataclass(frozen=True)
-class ShiftConfig:
-    """Thresholds of the tone-shift detector and the message windows."""
-
-    min_magnitude: float = 0.5      # drop of the mean score (scale [-1, 1]) that counts as a shift
-    min_stat: float = 1.5           # standardised mean-difference the split must reach
-    min_messages: int = 3           # fewer messages than this cannot show a change
-    noise_floor: float = 0.3        # lower bound on the score spread used to standardise
-    last_k: int = 4                 # "the last k messages" of the tone evidence
-    recent_days: int = 90           # window for themes, churn intent and the tone of the last k
-    tone_threshold: float = 0.25    # mean score above/below this = positive/negative tone
-
-    def __post_init__(self) -> None:
-        if self.min_messages < 2 or self.last_k < 1:
-            raise ConfigError(f"min_messages must be >= 2 and last_k >= 1; received {self.min_messages}, "
-                              f"{self.last_k}.")
+COMPLAINT_THEMES: frozenset[str] = frozenset(DEFAULT_COMPLAINT_THEMES)
 
 
 @dataclass(frozen=True)
@@ -187,7 +166,7 @@ MESSAGE_SIGNAL_COLUMNS: tuple[str, ...] = (
     "customer_id", "n_messages", "last_message_at", "n_last", "n_negative_last", "n_positive_last",
     "earlier_tone", "shift_detected", "shift_magnitude", "shift_start", "shift_message_ids",
     "shift_before_mean", "shift_after_mean", "churn_intent_ids", "complaint_themes", "top_theme",
-    "theme_message_ids", "praise_count", "negative_message_ids", "message_quotes",
+    "theme_message_ids", "praise_count", "negative_message_ids", "message_quotes", "tone_collapse",
 )
 
 MAX_QUOTES = 5
@@ -200,15 +179,18 @@ def _quote(mid: str, ts: pd.Timestamp, channel: object, text: object) -> dict[st
 
 
 def compute_message_signals(messages: pd.DataFrame, as_of: pd.Timestamp | None = None,
-                            config: ShiftConfig | None = None) -> pd.DataFrame:
+                            config: ShiftConfig | None = None,
+                            complaint_themes: frozenset[str] | set[str] | tuple[str, ...] = COMPLAINT_THEMES
+                            ) -> pd.DataFrame:
     """Per-customer tone and theme facts from validated, analysed messages.
 
     Messages after ``as_of`` are ignored. Returns :data:`MESSAGE_SIGNAL_COLUMNS`;
     ``message_quotes`` maps message ids to ``{message_id, date, channel, text}`` where ``text``
     is the text core's ``text_redacted`` (PII already replaced; empty when the column is absent),
-    for the messages cited as evidence.
+    for the messages cited as evidence. ``complaint_themes`` are the taxonomy's complaint themes.
     """
     cfg = config or ShiftConfig()
+    complaints = frozenset(complaint_themes)
     if messages.empty:
         return pd.DataFrame(columns=list(MESSAGE_SIGNAL_COLUMNS))
     as_of_ts = pd.Timestamp(as_of) if as_of is not None else messages["timestamp"].max()
@@ -250,7 +232,7 @@ def compute_message_signals(messages: pd.DataFrame, as_of: pd.Timestamp | None =
             if not is_recent[j]:
                 continue
             for t in themes_all[j]:
-                if t in COMPLAINT_THEMES:
+                if t in complaints:
                     themes[t] += 1
                     theme_ids.setdefault(t, []).append(ids_all[j])
                 elif t == "churn_intent":
@@ -285,5 +267,8 @@ def compute_message_signals(messages: pd.DataFrame, as_of: pd.Timestamp | None =
             "praise_count": praise,
             "negative_message_ids": negative_ids,
             "message_quotes": dict(list(quotes.items())[:MAX_QUOTES]),
+            # A collapse: a large fall of the customer's own tone to a negative level.
+            "tone_collapse": bool(shift is not None and shift.magnitude >= cfg.collapse_magnitude
+                                  and shift.after_mean < -cfg.tone_threshold),
         })
     return pd.DataFrame(rows, columns=list(MESSAGE_SIGNAL_COLUMNS))

@@ -1,0 +1,89 @@
+"""``darkfeedback alerts``: per-customer risk and alerts from analysed messages and events."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from analyzer.cli.common import DayFirstOption, LangOption, TimezoneOption, fail, out, timestamp_policy
+from analyzer.errors import AnalyzerError
+
+__all__ = ["alerts"]
+
+
+def alerts(
+    messages: Annotated[Path | None, typer.Option(
+        "--messages", help="Analysed messages (output of `darkfeedback analyze`): CSV/TSV, JSONL or Parquet.")] = None,
+    events: Annotated[Path | None, typer.Option(
+        "--events", help="Events: customer_id, timestamp, type[, value, channel, event_id].")] = None,
+    customers: Annotated[Path | None, typer.Option(
+        "--customers", help="Optional customers table: customer_id[, segment, value_tier, opt_out].")] = None,
+    output: Annotated[Path, typer.Option(
+        "--output", "-o", help="Alerts file: .jsonl, .csv/.tsv or .parquet (from the extension).")] = Path(
+        "alerts.jsonl"),
+    lang: Annotated[LangOption, typer.Option(
+        "--lang", help="Language of the justification column (both are always written).")] = LangOption.es,
+    as_of: Annotated[str | None, typer.Option(
+        "--as-of", help="Judge at this date (default: the last timestamp in the inputs).")] = None,
+    rules: Annotated[Path | None, typer.Option(
+        "--rules", help="Your own rule table (YAML like analyzer/foresight/rules.yaml).")] = None,
+    history: Annotated[Path | None, typer.Option(
+        "--history", help="Earlier alerts file(s) output, so the cooldown holds across runs.")] = None,
+    rejected: Annotated[Path | None, typer.Option(
+        "--rejected", help="Rejected-rows file (default: OUTPUT stem + .rejected.csv).")] = None,
+    dayfirst: DayFirstOption = True,
+    timezone: TimezoneOption = "UTC",
+    top: Annotated[int, typer.Option("--top", min=0, help="Alerts shown in the terminal table.")] = 15,
+) -> None:
+    """Rank the customers at risk: calibrated risk, reasons, evidence and a recommended action.
+
+    Opted-out customers are never profiled. Bad rows are listed in the rejected-rows file with
+    a reason and do not make the command fail.
+
+    **Example**
+
+        darkfeedback alerts --messages analysed.csv --events events.csv --customers customers.csv -o alerts.jsonl
+    """
+    from analyzer.foresight.files import run_alerts
+
+    if messages is None and events is None:
+        fail("Give at least one of --messages and --events.")
+    policy = timestamp_policy(dayfirst, timezone)
+    try:
+        run = run_alerts(messages, events, customers, output, lang=lang.value, as_of=as_of, rules=rules,
+                         history=history, rejected_path=rejected, timestamps=policy)
+    except AnalyzerError as exc:
+        fail(str(exc))
+    s = run.summary()
+    table = Table(title=f"darkfeedback alerts (as of {s['as_of'][:10]})", title_justify="left")
+    for col in ("customer", "risk", "severity", "action", "main reason"):
+        table.add_column(col, justify="right" if col == "risk" else "left", overflow="fold")
+    for rec in run.alerts.head(top).to_dict("records"):
+        reasons = rec["reasons"] or []
+        main = next((d for d in reasons if d["contribution"] > 0), reasons[0] if reasons else None)
+        text = main[f"text_{lang.value}"] if main else ""
+        table.add_row(escape(str(rec["customer_id"])), f"{rec['risk']:.2f}", str(rec["severity"]),
+                      str(rec["action"]), escape(text))
+    out.print(table)
+    counts = Table(show_header=False, title_justify="left")
+    counts.add_column("what", style="bold")
+    counts.add_column("value", justify="right")
+    for name, n in s["rows_read"].items():
+        counts.add_row(f"{name} rows read", f"{n:,}")
+    counts.add_row("rows rejected", f"{s['rows_rejected']:,}")
+    for reason, n in s["rejected_by_reason"].items():
+        counts.add_row(f"  {escape(reason)}", f"{n:,}")
+    counts.add_row("customers profiled", f"{s['customers_profiled']:,}")
+    counts.add_row("customers opted out (not profiled)", f"{s['customers_opted_out']:,}")
+    counts.add_row("alerts", f"{s['alerts']:,}")
+    for sev, n in s["alerts_by_severity"].items():
+        counts.add_row(f"  {sev}", f"{n:,}")
+    counts.add_row("suppressed (cooldown / lapsed)", f"{s['suppressed_by_cooldown']:,}")
+    counts.add_row("output", escape(str(s["output"])))
+    if s["rejected_file"]:
+        counts.add_row("rejected rows", escape(str(s["rejected_file"])))
+    out.print(counts)
