@@ -62,18 +62,23 @@ def _native(value: Any) -> Any:
     return value
 
 
+def _textual(col: pd.Series) -> bool:
+    """Object or string dtype (pandas 3 stores text as its own ``str`` dtype)."""
+    return bool(pd.api.types.is_object_dtype(col.dtype) or pd.api.types.is_string_dtype(col.dtype))
+
+
 def decode_nested(frame: pd.DataFrame) -> pd.DataFrame:
     """Nested columns (:data:`analyzer.schema.NESTED_FIELDS`) read from CSV as JSON text -> lists/dicts.
 
     Cells already native are kept; an empty cell becomes an empty list; a cell that is not valid
     JSON is left as it is (the validation then rejects the row with a reason).
     """
-    cols = [c for c in frame.columns if c in NESTED_FIELDS and frame[c].dtype == object]
+    cols = [c for c in frame.columns if c in NESTED_FIELDS and _textual(frame[c])]
     if not cols:
         return frame
     frame = frame.copy()
     for c in cols:
-        frame[c] = frame[c].map(_decode_cell)
+        frame[c] = pd.Series([_decode_cell(v) for v in frame[c]], index=frame.index, dtype=object)
     return frame
 
 

@@ -42,12 +42,13 @@ def _neutral(value: Any) -> Any:
 
 def neutralize_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     """Text cells a spreadsheet would evaluate as formulas get a leading apostrophe (CSV outputs only)."""
-    cols = [c for c in frame.columns if frame[c].dtype == object]
+    cols = [c for c in frame.columns if pd.api.types.is_object_dtype(frame[c].dtype)
+            or pd.api.types.is_string_dtype(frame[c].dtype)]
     if not cols:
         return frame
     frame = frame.copy()
     for c in cols:
-        frame[c] = frame[c].map(_neutral)
+        frame[c] = pd.Series([_neutral(v) for v in frame[c]], index=frame.index, dtype=object)
     return frame
 
 
