@@ -9,13 +9,20 @@ from keyword rules. One slow test (test_api_real_model.py) runs the real analyze
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import os
+import signal
+import socket
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
@@ -127,7 +134,76 @@ def churning_messages(customer_id: str, prefix: str = "m") -> list[dict[str, Any
              "channel": "chat", "text": t} for i, t in enumerate(texts)]
 
 
+def send_json(client: TestClient, method: str, path: str, body: Any, **kwargs: Any) -> Any:
+    """A JSON request whose body may hold anything JSON can: NaN, lone surrogates (escaped), NUL characters.
+
+    (``client.post(json=...)`` encodes UTF-8 first and cannot send a lone surrogate.)
+    """
+    data = json.dumps(body, ensure_ascii=True, allow_nan=True).encode("ascii")
+    headers = {"Content-Type": "application/json", **kwargs.pop("headers", {})}
+    return client.request(method, path, content=data, headers=headers, **kwargs)
+
+
 def key_with(client: TestClient, *scopes: str) -> str:
     r = client.post("/v1/keys", json={"name": "+".join(scopes), "scopes": list(scopes)})
     assert r.status_code == 201, r.text
     return str(r.json()["key"])
+
+
+# --------------------------------------------------------------------------- a real server
+
+SERVER_SCRIPT = """
+import sys
+from pathlib import Path
+sys.path.insert(0, {tests!r})
+from api_support import FakeTextAnalyzer, make_settings
+from analyzer.service import create_app, serve_app
+app = create_app(make_settings(Path({tmp!r}), {url!r}), text_analyzer=FakeTextAnalyzer())
+serve_app(app, "127.0.0.1", {port}, log_level={level!r})
+"""
+
+
+@dataclasses.dataclass
+class LiveServer:
+    """uvicorn in a subprocess, as ``darkfeedback serve`` runs it (the service's logging config), its
+    stdout (access log) and stderr (everything else) in files."""
+
+    base: str
+    proc: subprocess.Popen[bytes]
+    stdout: Path
+    stderr: Path
+
+    def log_text(self) -> str:
+        return self.stdout.read_text(errors="replace") + self.stderr.read_text(errors="replace")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+
+
+def start_server(tmp_path: Path, database_url: str | None = None, *, log_level: str = "info") -> LiveServer:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    script = tmp_path / "server.py"
+    script.write_text(SERVER_SCRIPT.format(tests=str(Path(__file__).resolve().parent), tmp=str(tmp_path),
+                                           url=database_url, port=port, level=log_level))
+    out, err = tmp_path / "server.out.log", tmp_path / "server.err.log"
+    with open(out, "wb") as fo, open(err, "wb") as fe:
+        proc = subprocess.Popen([sys.executable, str(script)], stdout=fo, stderr=fe)
+    server = LiveServer(f"http://127.0.0.1:{port}", proc, out, err)
+    for _ in range(300):
+        try:
+            if httpx.get(f"{server.base}/v1/health", timeout=1).status_code == 200:
+                return server
+        except httpx.HTTPError:
+            time.sleep(0.1)
+        if proc.poll() is not None:
+            break
+    server.stop()
+    raise RuntimeError("server did not start: " + server.log_text()[-3000:])

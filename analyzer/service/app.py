@@ -11,7 +11,8 @@ How the pieces fit (each module imports only those below it, never this one)::
     routes/         one router per resource
     deps.py         per-request access to the components on app.state; AnalyzerHolder
     auth.py         API keys and scopes            errors.py      error bodies and handlers
-    middleware.py   body limit, metrics            tasks.py       retention loop
+    middleware.py   errors, body limit, metrics    tasks.py       retention loop
+    logs.py         what reaches the server log    params.py      path/query parameters
     jobs.py         batch-job runner               alerting.py    risk and alerts after an ingest
     feed.py         the SSE feed                   store/         the database (one Store class)
     db.py           schema, engine, migrations
@@ -28,19 +29,21 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.concurrency import run_in_threadpool
+from starlette.routing import BaseRoute
 
 from analyzer.service.deps import AnalyzerHolder, FrameAnalyzer
 from analyzer.service.errors import install_error_handlers
 from analyzer.service.feed import FeedNotifier
 from analyzer.service.jobs import JobRunner
+from analyzer.service.logs import install_log_filters
 from analyzer.service.metrics import Metrics
-from analyzer.service.middleware import BodyLimitMiddleware, MetricsMiddleware
+from analyzer.service.middleware import BodyLimitMiddleware, InternalErrorMiddleware, MetricsMiddleware
 from analyzer.service.routes import ALL_ROUTERS
 from analyzer.service.store import open_store
 from analyzer.service.tasks import retention_loop
 from analyzer.settings import Settings, get_settings
 
-__all__ = ["create_app"]
+__all__ = ["create_app", "leaf_routes"]
 
 RETENTION_EVERY_S = 3600.0
 
@@ -90,4 +93,12 @@ def create_app(settings: Settings | None = None, text_analyzer: FrameAnalyzer | 
     app.add_middleware(BodyLimitMiddleware, max_body=settings.max_body_bytes,
                        max_upload=settings.max_upload_bytes)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
+    app.add_middleware(InternalErrorMiddleware)  # added last: the outermost
+    install_log_filters(leaf_routes(app))
     return app
+
+
+def leaf_routes(app: FastAPI) -> list[BaseRoute]:
+    """Every route of the app with its own path template (the routers' and the docs')."""
+    own = [r for r in app.routes if hasattr(r, "path_regex")]
+    return own + [r for router in ALL_ROUTERS for r in router.routes]

@@ -12,12 +12,16 @@ in :func:`build_tables` (``tests/test_api_storage.py`` checks the two agree).
 
 Privacy-relevant engine settings: SQLite runs with ``secure_delete`` (deleted rows are
 overwritten, so an erased customer cannot be read back from free pages) and
-``synchronous=FULL`` in WAL mode (a commit is on disk before the API answers 2xx).
+``synchronous=FULL`` in WAL mode (a commit is on disk before the API answers 2xx). The SQLite
+file is created 0600 in a 0700 folder (its ``-wal`` and ``-shm`` files inherit the mode). Both
+engines run with ``hide_parameters``: a database error's message names the statement, never the
+values bound to it (customer ids, texts), wherever it ends up.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +29,9 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
+
+from analyzer.io import make_private_dir, make_private_file
+from analyzer.io.durable import PRIVATE_FILE_MODE
 
 __all__ = ["MIGRATIONS", "Tables", "build_tables", "create_db_engine", "migrate", "resolve_database_url",
            "utcnow"]
@@ -255,7 +262,7 @@ def resolve_database_url(database_url: str | None, data_dir: Path) -> str:
             # Plain postgresql:// would pick psycopg2, which is not installed; psycopg 3 is.
             database_url = "postgresql+psycopg://" + database_url.removeprefix("postgresql://")
         return database_url
-    data_dir.mkdir(parents=True, exist_ok=True)
+    make_private_dir(data_dir)
     return f"sqlite:///{data_dir / 'darkfeedback.db'}"
 
 
@@ -271,9 +278,20 @@ def create_db_engine(url: str) -> Engine:
     """An engine with the settings this service relies on (see the module docstring)."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        if path and path != ":memory:" and not path.startswith("file:"):
+            _private_sqlite_file(Path(path))
+        engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
+                                  hide_parameters=True)
         sa.event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return sa.create_engine(url, pool_pre_ping=True)
+    return sa.create_engine(url, pool_pre_ping=True, hide_parameters=True)
+
+
+def _private_sqlite_file(path: Path) -> None:
+    """Create the database file 0600 before SQLite does (SQLite gives its WAL the file's mode)."""
+    make_private_dir(path.parent)
+    if not path.exists():
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, PRIVATE_FILE_MODE))
+    for p in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        if p.exists():
+            make_private_file(p)

@@ -14,12 +14,13 @@ import pandas as pd
 from fastapi import HTTPException, Query, Request
 
 from analyzer.service.feed import FeedNotifier
+from analyzer.service.jobs import JobRunner
 from analyzer.service.metrics import Metrics
 from analyzer.service.store import Store
 from analyzer.settings import Settings
 
-__all__ = ["AnalyzerHolder", "FrameAnalyzer", "Lang", "alert_public", "check_lang", "holder", "metrics", "notifier",
-           "settings", "store"]
+__all__ = ["AnalyzerHolder", "FrameAnalyzer", "Lang", "alert_public", "check_lang", "holder", "job_runner", "metrics",
+           "notifier", "settings", "store"]
 
 log = logging.getLogger("analyzer.service")
 
@@ -77,6 +78,11 @@ def settings(request: Request) -> Settings:
 def holder(request: Request) -> AnalyzerHolder:
     h: AnalyzerHolder = request.app.state.analyzer
     return h
+
+
+def job_runner(request: Request) -> JobRunner:
+    r: JobRunner = request.app.state.jobs
+    return r
 
 
 def metrics(request: Request) -> Metrics:

@@ -16,12 +16,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-__all__ = ["CODES", "error_body", "install_error_handlers"]
+from analyzer.service.schemas import ID_PATTERN, TEXT_PATTERN
+
+__all__ = ["CODES", "error_body", "install_error_handlers", "internal_error", "log_unhandled"]
 
 log = logging.getLogger("analyzer.service")
 
 CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
-         409: "conflict", 413: "body_too_large", 415: "unsupported_media_type", 422: "invalid_request",
+         409: "conflict", 410: "gone", 413: "body_too_large", 415: "unsupported_media_type", 422: "invalid_request",
          429: "too_many_requests", 503: "not_ready"}
 
 
@@ -32,11 +34,26 @@ def error_body(status: int, code: str, message: str, details: list[dict[str, Any
     return {"error": body}
 
 
+# What the patterns of the schemas mean, in words (pydantic's message only quotes the regex).
+_PATTERN_WORDS = {
+    ID_PATTERN: "must be one line without control characters (U+0000-U+001F, U+007F-U+009F, line separators) "
+                "and without leading or trailing whitespace",
+    TEXT_PATTERN: "must not contain NUL characters (U+0000)",
+}
+
+
+def _message(error: Any) -> Any:
+    pattern = (error.get("ctx") or {}).get("pattern")
+    if error.get("type") == "string_pattern_mismatch" and pattern in _PATTERN_WORDS:
+        return f"String {_PATTERN_WORDS[pattern]}"
+    return error.get("msg")
+
+
 async def _validation(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = list(exc.errors())
     # The offending input is not echoed back: it may be a customer's raw text.
-    details = [{"loc": [str(p) for p in e.get("loc", ())], "type": e.get("type"), "msg": e.get("msg")}
+    details = [{"loc": [str(p) for p in e.get("loc", ())], "type": e.get("type"), "msg": _message(e)}
                for e in errors]
     if any(e.get("type") == "json_invalid" for e in errors):
         return JSONResponse(error_body(400, "malformed_json", "The body is not valid JSON.", details), 400)
@@ -51,15 +68,18 @@ async def _http(request: Request, exc: Exception) -> JSONResponse:
                         exc.status_code, headers=getattr(exc, "headers", None))
 
 
-async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
-    # Only the type and the stack (no message, no locals): messages can quote customer data.
-    route = getattr(request.scope.get("route"), "path", None) or "unmatched"
-    log.error("unhandled %s on %s %s\n%s", type(exc).__name__, request.method, route,
+def log_unhandled(exc: BaseException, method: str, route: str) -> None:
+    """Log an unexpected error by type, route template and stack only: its message can quote customer data."""
+    log.error("unhandled %s on %s %s\n%s", type(exc).__name__, method, route,
               "".join(traceback.format_tb(exc.__traceback__)))
+
+
+def internal_error() -> JSONResponse:
     return JSONResponse(error_body(500, "internal_error", "Internal error; it has been logged."), 500)
 
 
 def install_error_handlers(app: FastAPI) -> None:
+    """Validation errors (400/422) and HTTP errors; unexpected ones are answered by
+    :class:`analyzer.service.middleware.InternalErrorMiddleware`, which keeps them from the server's own log."""
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(StarletteHTTPException, _http)
-    app.add_exception_handler(Exception, _unhandled)

@@ -1,4 +1,4 @@
-"""ASGI middleware of the service: the body-size limit and the Prometheus request metrics."""
+"""ASGI middleware of the service: internal errors, the body-size limit and the Prometheus request metrics."""
 
 from __future__ import annotations
 
@@ -8,16 +8,47 @@ from typing import Any
 
 from fastapi.responses import JSONResponse
 
-from analyzer.service.errors import error_body
+from analyzer.service.errors import error_body, internal_error, log_unhandled
 from analyzer.service.metrics import Metrics
 
-__all__ = ["BodyLimitMiddleware", "MetricsMiddleware"]
+__all__ = ["BodyLimitMiddleware", "InternalErrorMiddleware", "MetricsMiddleware"]
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+class InternalErrorMiddleware:
+    """The outermost middleware: an unexpected exception becomes a 500 and one log line of type and stack.
+
+    Starlette's own error middleware re-raises the exception after answering, and the server
+    then logs it in full, message included: a database error's message holds the SQL and can
+    hold the customer's data. Here it stops: logged by type, answered, not re-raised.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watch(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        except Exception as exc:
+            route = getattr(scope.get("route"), "path", None) or "<unmatched path>"
+            log_unhandled(exc, scope.get("method", "GET"), route)
+            if not started:  # a stream that already began can only be cut
+                await internal_error()(scope, _no_receive, send)
 
 
 class _TooLarge(Exception):

@@ -2,41 +2,114 @@
 
 Request models forbid unknown fields: a misspelt field is a 422 that names it, not a value
 silently dropped. Response models are separate so that internal columns never leak.
+
+Every input value is bounded here, so that what reaches the database is something both
+databases store (PostgreSQL refuses NUL characters, SQLite integers stop at 2**63 - 1, Python's
+datetimes at year 9999) and a bad value is a 422, never a 500:
+
+- ids (:data:`Id`): 1-200 characters, no control characters (``\x00-\x1f``, ``\x7f-\x9f``, line
+  and paragraph separators), no leading or trailing whitespace; the path and query parameters
+  that name ids (:mod:`analyzer.service.params`) use the same pattern;
+- labels (channel, segment, key name, agent): the same rule, shorter;
+- texts (:data:`Text`): any length up to the configured limit, newlines allowed, no NUL;
+- timestamps (:data:`Timestamp`): ISO 8601 between :data:`MIN_TIMESTAMP` and :data:`MAX_TIMESTAMP`
+  (years 1900-2200) once converted to UTC; without a zone a timestamp is taken as UTC;
+- numbers: finite (no NaN or infinity).
+
+Lone surrogates (``"\ud800"``, valid JSON, not valid Unicode) are refused by every constrained
+string (pydantic's ``string_unicode`` error).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from analyzer.schema import EventType, SentimentLabel, Severity, ValueTier
 
 __all__ = [
-    "AlertActionCreate", "AlertPage", "AlertPublic", "AnalyzeRequest", "AnalyzeResponse", "CustomerPublic",
-    "CustomerUpdate", "CustomerView", "ErasureResult", "EventCreate", "EventPublic", "EventsIngest", "IngestResult",
-    "JobPublic", "KeyCreate", "KeyCreated", "KeyPublic", "MessageCreate", "MessagePublic", "MessagesIngest",
-    "OptOutUpdate", "TextAnalysis",
+    "ID_PATTERN",
+    "MAX_ID_CHARS",
+    "MAX_TIMESTAMP",
+    "MIN_TIMESTAMP",
+    "TEXT_PATTERN",
+    "AlertActionCreate",
+    "AlertPage",
+    "AlertPublic",
+    "AnalyzeRequest",
+    "AnalyzeResponse",
+    "CustomerPublic",
+    "CustomerUpdate",
+    "CustomerView",
+    "ErasureResult",
+    "EventCreate",
+    "EventPublic",
+    "EventsIngest",
+    "Id",
+    "IngestResult",
+    "JobPublic",
+    "KeyCreate",
+    "KeyCreated",
+    "KeyPublic",
+    "MessageCreate",
+    "MessagePublic",
+    "MessagesIngest",
+    "OptOutUpdate",
+    "Text",
+    "TextAnalysis",
+    "Timestamp",
+    "to_utc",
 ]
 
 Scope = Literal["ingest", "read", "admin"]
-Id = Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f]+$")
+
+_CONTROL = r"\x00-\x1f\x7f-\x9f\u2028\u2029"
+ID_PATTERN = rf"^[^{_CONTROL}\s](?:[^{_CONTROL}]*[^{_CONTROL}\s])?$"
+"""One line, no control characters, no leading or trailing whitespace, at least one character."""
+TEXT_PATTERN = r"^[^\x00]*$"
+"""Free text: anything but NUL (PostgreSQL cannot store it; it is never part of a real message)."""
+MAX_ID_CHARS = 200
+
+Id = Annotated[str, StringConstraints(min_length=1, max_length=MAX_ID_CHARS, pattern=ID_PATTERN)]
+Channel = Annotated[str, StringConstraints(min_length=1, max_length=50, pattern=ID_PATTERN)]
+Segment = Annotated[str, StringConstraints(max_length=100, pattern=rf"(?:{ID_PATTERN})|^$")]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=ID_PATTERN)]
+Text = Annotated[str, StringConstraints(pattern=TEXT_PATTERN)]
+"""Free text (no NUL); its length limit is the setting ``max_text_chars``, checked by the route."""
+Finite = Annotated[float, Field(allow_inf_nan=False)]
+
+MIN_TIMESTAMP = dt.datetime(1900, 1, 1, tzinfo=dt.UTC)
+MAX_TIMESTAMP = dt.datetime(2200, 12, 31, 23, 59, 59, 999999, tzinfo=dt.UTC)
+
+
+def to_utc(value: dt.datetime) -> dt.datetime:
+    """``value`` in UTC (a naive value is taken as UTC, as the batch command does), within the supported range."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    try:
+        utc: dt.datetime | None = value.astimezone(dt.UTC)
+    except OverflowError:  # e.g. 9999-12-31T23:59:59-05:00 is past year 9999 once in UTC
+        utc = None
+    if utc is None or not MIN_TIMESTAMP <= utc <= MAX_TIMESTAMP:
+        raise ValueError(f"timestamps must lie between {MIN_TIMESTAMP.date()} and {MAX_TIMESTAMP.date()} in UTC; "
+                         f"received one in year {value.year}. Send ISO 8601 with a zone, e.g. 2025-03-02T10:15:00Z.")
+    return utc
+
+
+Timestamp = Annotated[dt.datetime, AfterValidator(to_utc),
+                      Field(description="ISO 8601, years 1900-2200; without a zone it is taken as UTC.")]
 
 
 class _In(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
-def _utc(value: dt.datetime) -> dt.datetime:
-    # A timestamp without a zone is taken as UTC (what the batch command does too).
-    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
-
-
 # --------------------------------------------------------------------------- analyze
 
 class AnalyzeRequest(_In):
-    texts: list[str] = Field(min_length=1, description="Texts to analyse (Spanish, English or mixed).")
+    texts: list[Text] = Field(min_length=1, description="Texts to analyse (Spanish, English or mixed).")
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
         {"texts": ["Mi pedido lleva dos semanas de retraso y nadie me contesta", "Great service, thanks!"]}]})
@@ -76,13 +149,11 @@ class AnalyzeResponse(BaseModel):
 # --------------------------------------------------------------------------- ingest
 
 class MessageCreate(_In):
-    message_id: str = Id
-    customer_id: str = Id
-    timestamp: dt.datetime = Field(description="ISO 8601; without a zone it is taken as UTC.")
-    channel: str = Field(default="unknown", min_length=1, max_length=50)
-    text: str = Field(min_length=1, description="Raw text; it is redacted before anything is stored.")
-
-    _tz = field_validator("timestamp")(_utc)
+    message_id: Id
+    customer_id: Id
+    timestamp: Timestamp
+    channel: Channel = "unknown"
+    text: Text = Field(min_length=1, description="Raw text; it is redacted before anything is stored.")
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, json_schema_extra={"examples": [{
         "message_id": "chat-8812", "customer_id": "C-1042", "timestamp": "2025-03-02T10:15:00Z",
@@ -94,14 +165,12 @@ class MessagesIngest(_In):
 
 
 class EventCreate(_In):
-    event_id: str = Id
-    customer_id: str = Id
-    timestamp: dt.datetime
+    event_id: Id
+    customer_id: Id
+    timestamp: Timestamp
     type: EventType
-    value: float | str | None = Field(default=None, description="Purchase amount, or ticket id for ticket events.")
-    channel: str = Field(default="unknown", min_length=1, max_length=50)
-
-    _tz = field_validator("timestamp")(_utc)
+    value: Finite | Id | None = Field(default=None, description="Purchase amount, or ticket id for ticket events.")
+    channel: Channel = "unknown"
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, json_schema_extra={"examples": [{
         "event_id": "ev-99120", "customer_id": "C-1042", "timestamp": "2025-03-02T09:58:00Z", "type": "error",
@@ -115,13 +184,16 @@ class EventsIngest(_In):
 class IngestResult(BaseModel):
     created: list[str] = Field(description="Ids stored by this request.")
     duplicates: list[str] = Field(description="Ids already stored earlier (a retry): nothing changed.")
+    repeated: list[str] = Field(default_factory=list,
+                                description="Ids that appear more than once in this request: only the first item "
+                                            "with the id was used, the later ones were ignored.")
     new_alerts: list[str] = Field(description="Alerts raised by re-evaluating the customers concerned.")
 
 
 # --------------------------------------------------------------------------- customers
 
 class CustomerUpdate(_In):
-    segment: str | None = Field(default=None, max_length=100)
+    segment: Segment | None = None
     value_tier: ValueTier | None = None
 
 
@@ -197,9 +269,9 @@ class AlertPage(BaseModel):
 class AlertActionCreate(_In):
     useful: bool | None = Field(default=None, description="Was the alert worth acting on? (model feedback)")
     outcome: Literal["retained", "churned", "no_contact", "not_at_risk", "other"] | None = None
-    note: str | None = Field(default=None, max_length=2000,
-                             description="Free text; personal data in it is redacted before storage.")
-    agent: str | None = Field(default=None, max_length=200, description="Who acted (defaults to the key name).")
+    note: Text | None = Field(default=None, max_length=2000,
+                              description="Free text; personal data in it is redacted before storage.")
+    agent: Name | None = Field(default=None, description="Who acted (defaults to the key name).")
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
         {"useful": True, "outcome": "retained", "note": "Called, offered free shipping", "agent": "ana"}]})
@@ -214,7 +286,7 @@ class ErasureResult(BaseModel):
 # --------------------------------------------------------------------------- keys, jobs
 
 class KeyCreate(_In):
-    name: str = Field(min_length=1, max_length=200)
+    name: Name
     scopes: list[Scope] = Field(min_length=1)
 
 

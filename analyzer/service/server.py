@@ -1,12 +1,17 @@
-"""Entry points the CLI wires: ``serve(host, port, database_url=None)`` and ``create_api_key``."""
+"""Entry points the CLI wires: ``serve(host, port, database_url=None)`` and ``create_api_key``;
+``serve_app(app, ...)`` runs an app built with ``create_app`` (e.g. with an injected analyzer)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from analyzer.settings import Settings, get_settings
 
-__all__ = ["create_api_key", "serve"]
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+__all__ = ["create_api_key", "serve", "serve_app"]
 
 
 def _settings(database_url: str | None) -> Settings:
@@ -20,13 +25,24 @@ def serve(host: str = "127.0.0.1", port: int = 8000, database_url: str | None = 
 
     The text models load in the background after start-up; ``/v1/ready`` says when.
     """
-    import uvicorn
-
     from analyzer.service.app import create_app
 
-    app = create_app(_settings(database_url))
-    # Access logs carry method, path and status only: keys travel in headers, texts in bodies.
-    uvicorn.run(app, host=host, port=port, log_level=log_level, proxy_headers=False, server_header=False)
+    serve_app(create_app(_settings(database_url)), host, port, log_level=log_level)
+
+
+def serve_app(app: FastAPI, host: str = "127.0.0.1", port: int = 8000, *, log_level: str = "info") -> None:
+    """Run ``app`` with uvicorn and the service's logging config (:func:`analyzer.service.logs.logging_config`).
+
+    Access lines carry method, route template and status: no ids, no query strings; keys travel in
+    headers and texts in bodies, neither is logged.
+    """
+    import uvicorn
+
+    from analyzer.service.app import leaf_routes
+    from analyzer.service.logs import logging_config
+
+    uvicorn.run(app, host=host, port=port, log_level=log_level,
+                log_config=logging_config(leaf_routes(app), log_level), proxy_headers=False, server_header=False)
 
 
 def create_api_key(name: str, scopes: Sequence[str], database_url: str | None = None) -> str:

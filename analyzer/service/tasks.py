@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 
 from starlette.concurrency import run_in_threadpool
 
@@ -12,6 +13,8 @@ from analyzer.service.store import Store
 from analyzer.settings import Settings
 
 __all__ = ["retention_loop", "run_retention"]
+
+log = logging.getLogger("analyzer.service")
 
 
 def run_retention(store: Store, settings: Settings) -> int:
@@ -28,5 +31,8 @@ def run_retention(store: Store, settings: Settings) -> int:
 async def retention_loop(store: Store, settings: Settings, every_s: float) -> None:
     """Run :func:`run_retention` now and then every ``every_s`` seconds, until cancelled."""
     while True:
-        await run_in_threadpool(run_retention, store, settings)
+        try:
+            await run_in_threadpool(run_retention, store, settings)
+        except Exception as exc:  # the database may be away for a while: try again next time
+            log.error("retention purge failed: %s (retrying in %.0f s)", type(exc).__name__, every_s)
         await asyncio.sleep(every_s)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path, Query, Request
+from fastapi import APIRouter, HTTPException, Query, Request
 from starlette.status import HTTP_201_CREATED
 
 from analyzer.service.auth import AdminKey
 from analyzer.service.deps import settings, store
+from analyzer.service.params import IdQuery, KeyIdPath, Offset
 from analyzer.service.schemas import KeyCreate, KeyCreated, KeyPublic
 from analyzer.service.store import jsonable
 from analyzer.service.tasks import run_retention
@@ -16,8 +17,6 @@ from analyzer.service.tasks import run_retention
 __all__ = ["router"]
 
 router = APIRouter(tags=["admin"])
-# Key ids are 64-bit integers in both databases: a larger id is a client error (422), not a driver overflow.
-KeyId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The key's id, as listed by GET /v1/keys.")]
 
 
 @router.post("/v1/keys", response_model=KeyCreated, status_code=HTTP_201_CREATED, summary="Create an API key")
@@ -35,7 +34,7 @@ def list_keys(request: Request, key: AdminKey) -> list[dict[str, Any]]:
 
 
 @router.delete("/v1/keys/{key_id}", status_code=204, summary="Revoke an API key")
-def revoke_key(key_id: KeyId, request: Request, key: AdminKey) -> None:
+def revoke_key(key_id: KeyIdPath, request: Request, key: AdminKey) -> None:
     st = store(request)
     if not st.revoke_key(key_id):
         raise HTTPException(404, f"No active key with id {key_id}.")
@@ -43,9 +42,8 @@ def revoke_key(key_id: KeyId, request: Request, key: AdminKey) -> None:
 
 
 @router.get("/v1/audit", summary="The audit log of reads and changes (newest first)")
-def audit(request: Request, key: AdminKey, subject: Annotated[str | None, Query(max_length=200)] = None,
-          limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-          offset: Annotated[int, Query(ge=0)] = 0) -> list[dict[str, Any]]:
+def audit(request: Request, key: AdminKey, subject: IdQuery = None,
+          limit: Annotated[int, Query(ge=1, le=1000)] = 100, offset: Offset = 0) -> list[dict[str, Any]]:
     return jsonable(store(request).audit_entries(subject=subject, limit=limit, offset=offset))
 
 

@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Header, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import StreamingResponse
 
 from analyzer.schema import Severity
 from analyzer.service.auth import ReadKey
 from analyzer.service.deps import Lang, alert_public, check_lang, notifier, settings, store
 from analyzer.service.feed import alert_stream
+from analyzer.service.params import (
+    ActionQuery,
+    AfterId,
+    AlertIdPath,
+    IdQuery,
+    LastEventId,
+    Offset,
+    SinceQuery,
+    parse_last_event_id,
+)
 from analyzer.service.schemas import AlertActionCreate, AlertPage, AlertPublic
 from analyzer.service.store import ALERT_STATUSES, ApiKey
 
@@ -25,14 +34,12 @@ Status = Literal["open", "acknowledged", "resolved", "dismissed", "withdrawn"]
 def list_alerts(request: Request, key: ReadKey,
                 status: Annotated[list[Status] | None, Query(description="Repeat for several; default all.")] = None,
                 severity: Annotated[list[Severity] | None, Query()] = None,
-                customer_id: Annotated[str | None, Query(max_length=200)] = None,
-                action: Annotated[str | None, Query(max_length=40)] = None,
-                since: Annotated[dt.datetime | None, Query(description="Raised at or after this time.")] = None,
-                limit: Annotated[int, Query(ge=1, le=500)] = 50, offset: Annotated[int, Query(ge=0)] = 0,
+                customer_id: IdQuery = None,
+                action: ActionQuery = None,
+                since: SinceQuery = None,
+                limit: Annotated[int, Query(ge=1, le=500)] = 50, offset: Offset = 0,
                 lang: Lang = None) -> dict[str, Any]:
     lang = check_lang(lang, settings(request).alert_lang)
-    if since is not None and since.tzinfo is None:
-        since = since.replace(tzinfo=dt.UTC)
     st = store(request)
     rows, total = st.list_alerts(status=status, severity=severity, customer_id=customer_id, action=action,
                                  since=since, limit=limit, offset=offset)
@@ -45,19 +52,17 @@ def list_alerts(request: Request, key: ReadKey,
             responses={200: {"content": {"text/event-stream": {"example":
                              "id: 42\nevent: alert\ndata: {\"kind\": \"new\", \"alert\": {...}}\n\n"}}}})
 async def stream(request: Request, key: ReadKey,
-                 after: Annotated[int | None, Query(ge=0, description="Replay feed entries after this id "
-                                                                      "(default: only new ones).")] = None,
+                 after: AfterId = None,
                  follow: Annotated[bool, Query(description="false: send the backlog and close.")] = True,
                  heartbeat: Annotated[float, Query(ge=0.05, le=60.0)] = 15.0,
                  lang: Lang = None,
-                 last_event_id: Annotated[str | None, Header()] = None) -> StreamingResponse:
+                 last_event_id: LastEventId = None) -> StreamingResponse:
     """Each event is ``event: alert`` with ``data: {"kind": "new" | "acknowledged" | "resolved" |
     "dismissed" | "withdrawn", "at": ..., "alert": {...}}`` and an ``id`` usable as ``Last-Event-ID``."""
     lang_ = check_lang(lang, settings(request).alert_lang)
     st = store(request)
-    start = after
-    if last_event_id and last_event_id.isdigit():
-        start = int(last_event_id)
+    resume = parse_last_event_id(last_event_id)
+    start = resume if resume is not None else after
     if start is None:
         start = st.last_feed_id()
     gen = alert_stream(st, notifier(request), after=start, follow=follow, heartbeat_s=heartbeat,
@@ -67,7 +72,7 @@ async def stream(request: Request, key: ReadKey,
 
 
 @router.get("/v1/alerts/{alert_id}", response_model=AlertPublic, summary="One alert")
-def get_alert(alert_id: str, request: Request, key: ReadKey, lang: Lang = None) -> dict[str, Any]:
+def get_alert(alert_id: AlertIdPath, request: Request, key: ReadKey, lang: Lang = None) -> dict[str, Any]:
     st = store(request)
     row = st.get_alert(alert_id)
     if row is None:
@@ -94,8 +99,9 @@ def _act(verb: str, alert_id: str, body: AlertActionCreate | None, request: Requ
         raise HTTPException(409, f"Alert {alert_id!r} is {row['status']}; it cannot be {status}. "
                                  f"Statuses: {list(ALERT_STATUSES)}.")
     body = body or AlertActionCreate()
-    # Agents' notes are free text and may quote the customer: redacted like any other text.
-    note = redact(body.note, "und", use_ner=False).text if body.note else None
+    # Agents' notes are free text and may quote the customer: redacted like any other text, with
+    # the language detected from the note itself so that names are found by NER too.
+    note = redact(body.note).text if body.note else None
     updated = st.set_alert_status(alert_id, status, agent=body.agent or key.name, useful=body.useful,
                                   outcome=body.outcome, note=note)
     assert updated is not None
@@ -105,17 +111,20 @@ def _act(verb: str, alert_id: str, body: AlertActionCreate | None, request: Requ
 
 
 @router.post("/v1/alerts/{alert_id}/acknowledge", response_model=AlertPublic, summary="Acknowledge an alert")
-def acknowledge(alert_id: str, request: Request, key: ReadKey, body: AlertActionCreate | None = None) -> dict[str, Any]:
+def acknowledge(alert_id: AlertIdPath, request: Request, key: ReadKey,
+                body: AlertActionCreate | None = None) -> dict[str, Any]:
     return _act("acknowledge", alert_id, body, request, key)
 
 
 @router.post("/v1/alerts/{alert_id}/resolve", response_model=AlertPublic,
              summary="Resolve an alert (with the agent's feedback)")
-def resolve(alert_id: str, request: Request, key: ReadKey, body: AlertActionCreate | None = None) -> dict[str, Any]:
+def resolve(alert_id: AlertIdPath, request: Request, key: ReadKey,
+            body: AlertActionCreate | None = None) -> dict[str, Any]:
     return _act("resolve", alert_id, body, request, key)
 
 
 @router.post("/v1/alerts/{alert_id}/dismiss", response_model=AlertPublic,
              summary="Dismiss an alert as not useful (with the agent's feedback)")
-def dismiss(alert_id: str, request: Request, key: ReadKey, body: AlertActionCreate | None = None) -> dict[str, Any]:
+def dismiss(alert_id: AlertIdPath, request: Request, key: ReadKey,
+            body: AlertActionCreate | None = None) -> dict[str, Any]:
     return _act("dismiss", alert_id, body, request, key)

@@ -8,14 +8,14 @@ from fastapi import APIRouter, HTTPException, Query, Request
 
 from analyzer.service.alerting import evaluate_customers
 from analyzer.service.auth import AdminKey, IngestKey, ReadKey
-from analyzer.service.deps import Lang, alert_public, check_lang, notifier, settings, store
+from analyzer.service.deps import Lang, alert_public, check_lang, job_runner, notifier, settings, store
+from analyzer.service.params import CustomerIdPath
 from analyzer.service.schemas import CustomerPublic, CustomerUpdate, CustomerView, ErasureResult, OptOutUpdate
-from analyzer.service.store import Store, jsonable
+from analyzer.service.store import Store, erasure_token, jsonable
 
 __all__ = ["router"]
 
 router = APIRouter(tags=["customers"])
-CustomerId = str
 
 
 def _public(c: dict[str, Any]) -> dict[str, Any]:
@@ -31,7 +31,7 @@ def _get(st: Store, customer_id: str) -> dict[str, Any]:
 
 
 @router.put("/v1/customers/{customer_id}", response_model=CustomerPublic, summary="Create or update a customer")
-def put_customer(customer_id: CustomerId, body: CustomerUpdate, request: Request, key: IngestKey) -> dict[str, Any]:
+def put_customer(customer_id: CustomerIdPath, body: CustomerUpdate, request: Request, key: IngestKey) -> dict[str, Any]:
     st = store(request)
     c = st.upsert_customer(customer_id, segment=body.segment, value_tier=body.value_tier)
     st.audit(key.name, "update", "customer", customer_id, {"fields": sorted(body.model_fields_set)})
@@ -43,7 +43,7 @@ def put_customer(customer_id: CustomerId, body: CustomerUpdate, request: Request
 
 @router.get("/v1/customers/{customer_id}", response_model=CustomerView,
             summary="Customer view: timeline, current risk, explanation, recent alerts")
-def customer_view(customer_id: CustomerId, request: Request, key: ReadKey, lang: Lang = None,
+def customer_view(customer_id: CustomerIdPath, request: Request, key: ReadKey, lang: Lang = None,
                   limit: Annotated[int, Query(ge=1, le=2000)] = 200) -> dict[str, Any]:
     st = store(request)
     lang = check_lang(lang, settings(request).alert_lang)
@@ -68,7 +68,7 @@ def customer_view(customer_id: CustomerId, request: Request, key: ReadKey, lang:
 
 @router.put("/v1/customers/{customer_id}/opt-out", response_model=CustomerPublic,
             summary="Opt a customer out of (or back into) profiling")
-def opt_out(customer_id: CustomerId, body: OptOutUpdate, request: Request, key: IngestKey) -> dict[str, Any]:
+def opt_out(customer_id: CustomerIdPath, body: OptOutUpdate, request: Request, key: IngestKey) -> dict[str, Any]:
     """Opting out removes the customer's risk, reasons and per-message scores, withdraws open alerts
     and stops any later profiling or alert. Opting back in applies to messages ingested afterwards."""
     st = store(request)
@@ -81,7 +81,7 @@ def opt_out(customer_id: CustomerId, body: OptOutUpdate, request: Request, key: 
 
 
 @router.get("/v1/customers/{customer_id}/export", summary="Everything held about a customer, as JSON")
-def export(customer_id: CustomerId, request: Request, key: AdminKey) -> dict[str, Any]:
+def export(customer_id: CustomerIdPath, request: Request, key: AdminKey) -> dict[str, Any]:
     st = store(request)
     _get(st, customer_id)
     st.audit(key.name, "export", "customer", customer_id)
@@ -92,15 +92,18 @@ def export(customer_id: CustomerId, request: Request, key: AdminKey) -> dict[str
 
 @router.delete("/v1/customers/{customer_id}", response_model=ErasureResult,
                summary="Erase a customer: every row and every derived value")
-def erase(customer_id: CustomerId, request: Request, key: AdminKey) -> dict[str, Any]:
+def erase(customer_id: CustomerIdPath, request: Request, key: AdminKey) -> dict[str, Any]:
     """Deletes messages, events, alerts, feedback, feed entries and the profile. Audit-log rows stay
-    but name an erasure token instead of the customer. Batch-job result files are not touched
-    (they are downloads, removed with their job)."""
+    but name an erasure token instead of the customer. The result files of finished batch jobs
+    that hold a row of the customer are deleted whole (``deleted.job_results`` counts them; the
+    job's status becomes ``purged``). A job still queued or running is not searched."""
     st = store(request)
     res = st.erase_customer(customer_id)
-    if res is None:
+    purged = job_runner(request).purge_customer(customer_id)
+    if res is None and not purged:
         raise HTTPException(404, f"No customer {customer_id!r} to erase.")
-    counts, token = res
-    st.audit(key.name, "erase", "customer", token, {"deleted": counts})
+    counts, token = res if res is not None else ({}, erasure_token())
+    counts["job_results"] = len(purged)
+    st.audit(key.name, "erase", "customer", token, {"deleted": counts, "jobs_purged": purged})
     notifier(request).notify()
     return {"customer_id": customer_id, "deleted": counts, "erasure_token": token}

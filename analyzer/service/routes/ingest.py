@@ -3,7 +3,9 @@
 Idempotent by id: a retried request stores nothing twice and answers with the ids it had
 already stored under ``duplicates``. The rows are committed before the response (a 2xx means
 durable). The customers in the request are then re-evaluated, also for duplicate ids: a retry
-after a failure between commit and evaluation still raises the alert.
+after a failure between commit and evaluation still raises the alert. An id repeated within one
+request is stored once, from its first item; it is listed under ``repeated``, and the batch limit
+counts every item sent.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import json
 from typing import Any
 
 import pandas as pd
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, HTTPException, Request, Response
 from starlette.status import HTTP_201_CREATED
 
 from analyzer.service.alerting import evaluate_customers
@@ -38,15 +40,19 @@ def _json(value: Any) -> Any:
     return list(value) if value is not None else None
 
 
-def _first_of_each(items: list[Any], key: str) -> list[Any]:
+def _first_of_each(items: list[Any], key: str) -> tuple[list[Any], list[str]]:
+    """The first item of each id, and the ids that appeared more than once (reported, never silently dropped)."""
     seen: set[str] = set()
+    repeated: set[str] = set()
     out = []
     for it in items:
         k = getattr(it, key)
-        if k not in seen:
+        if k in seen:
+            repeated.add(k)
+        else:
             seen.add(k)
             out.append(it)
-    return out
+    return out, sorted(repeated)
 
 
 def _after_ingest(request: Request, customer_ids: list[str]) -> list[str]:
@@ -58,24 +64,26 @@ def _after_ingest(request: Request, customer_ids: list[str]) -> list[str]:
 
 
 def _finish(request: Request, response: Response, key: ApiKey, kind: str, items: list[tuple[str, str]],
-            created: set[str]) -> IngestResult:
+            created: set[str], repeated: list[str]) -> IngestResult:
     """Shared tail of both ingest routes: count, audit, re-evaluate the customers, answer 201 or 200."""
     dups = sorted(item_id for item_id, _ in items if item_id not in created)
     metrics(request).ingested.labels(kind).inc(len(created))
     metrics(request).duplicates.labels(kind).inc(len(dups))
-    store(request).audit(key.name, "ingest", f"{kind}s", None, {"created": len(created), "duplicates": len(dups)})
+    store(request).audit(key.name, "ingest", f"{kind}s", None, {"created": len(created), "duplicates": len(dups),
+                                                                 "repeated": len(repeated)})
     new_alerts = _after_ingest(request, [customer_id for _, customer_id in items])
     if not created:
         response.status_code = 200  # a pure retry: nothing new was written
-    return IngestResult(created=sorted(created), duplicates=dups, new_alerts=new_alerts)
+    return IngestResult(created=sorted(created), duplicates=dups, repeated=repeated, new_alerts=new_alerts)
 
 
 @router.post("/v1/messages", response_model=IngestResult, responses=_RESPONSES, status_code=HTTP_201_CREATED,
              summary="Ingest customer messages (analysed and redacted before storage)")
 def ingest_messages(body: MessagesIngest, request: Request, key: IngestKey, response: Response) -> IngestResult:
     st = store(request)
-    items = _first_of_each(body.messages, "message_id")
-    check_texts([m.text for m in items], request, "messages.text")
+    # Limits count every item sent, before repeated ids are set aside.
+    check_texts([m.text for m in body.messages], request, "messages.text")
+    items, repeated = _first_of_each(body.messages, "message_id")
     existing = st.existing_message_ids([m.message_id for m in items])
     fresh = [m for m in items if m.message_id not in existing]
     created: set[str] = set()
@@ -98,7 +106,8 @@ def ingest_messages(body: MessagesIngest, request: Request, key: IngestKey, resp
                 "p_positive": float(r["p_positive"]), "sentences": _json(r["sentences"]),
                 "themes": list(r["themes"]), "theme_evidence": _json(r["theme_evidence"]), "ingested_at": now})
         created = st.insert_messages(rows)
-    return _finish(request, response, key, "message", [(m.message_id, m.customer_id) for m in items], created)
+    return _finish(request, response, key, "message", [(m.message_id, m.customer_id) for m in items], created,
+                   repeated)
 
 
 @router.post("/v1/events", response_model=IngestResult, responses=_RESPONSES, status_code=HTTP_201_CREATED,
@@ -106,13 +115,12 @@ def ingest_messages(body: MessagesIngest, request: Request, key: IngestKey, resp
 def ingest_events(body: EventsIngest, request: Request, key: IngestKey, response: Response) -> IngestResult:
     st = store(request)
     s = settings(request)
-    items = _first_of_each(body.events, "event_id")
-    if len(items) > s.max_batch_items:
-        from fastapi import HTTPException
-
-        raise HTTPException(413, f"{len(items)} events in one request; the limit is {s.max_batch_items}.")
+    if len(body.events) > s.max_batch_items:
+        raise HTTPException(413, f"{len(body.events)} events in one request; the limit is {s.max_batch_items}. "
+                                 "Split the request.")
+    items, repeated = _first_of_each(body.events, "event_id")
     now = utcnow()
     rows = [{"event_id": e.event_id, "customer_id": e.customer_id, "timestamp": e.timestamp, "type": e.type,
              "value": e.value, "channel": e.channel, "ingested_at": now} for e in items]
     created = st.insert_events(rows)
-    return _finish(request, response, key, "event", [(e.event_id, e.customer_id) for e in items], created)
+    return _finish(request, response, key, "event", [(e.event_id, e.customer_id) for e in items], created, repeated)

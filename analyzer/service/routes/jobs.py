@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import re
 import secrets
-import shutil
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -12,8 +12,9 @@ from fastapi.responses import FileResponse
 from starlette.status import HTTP_202_ACCEPTED
 
 from analyzer.service.auth import IngestKey, IngestOrReadKey
-from analyzer.service.deps import store
-from analyzer.service.jobs import JobRunner, job_paths
+from analyzer.service.deps import job_runner, store
+from analyzer.service.jobs import job_paths
+from analyzer.service.params import JobIdPath
 from analyzer.service.schemas import JobPublic
 from analyzer.service.store import ApiKey
 
@@ -21,11 +22,10 @@ __all__ = ["router"]
 
 router = APIRouter(tags=["jobs"])
 _EXTS = (".csv.gz", ".tsv.gz", ".jsonl.gz", ".ndjson.gz", ".csv", ".tsv", ".jsonl", ".ndjson", ".parquet", ".pq")
-
-
-def _runner(request: Request) -> JobRunner:
-    r: JobRunner = request.app.state.jobs
-    return r
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# A column name of the uploaded file: anything printable (headers may well have spaces).
+Column = Annotated[str, Form(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")]
+OptionalColumn = Annotated[str | None, Form(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")]
 
 
 def _public(job: dict[str, Any]) -> dict[str, Any]:
@@ -40,16 +40,21 @@ def _public(job: dict[str, Any]) -> dict[str, Any]:
 @router.post("/v1/jobs", response_model=JobPublic, status_code=HTTP_202_ACCEPTED,
              summary="Upload a file (CSV/TSV/JSONL/Parquet) to analyse as a background batch job")
 def create_job(request: Request, key: IngestKey, file: Annotated[UploadFile, File()],
-               text_col: Annotated[str, Form()] = "text", customer_col: Annotated[str | None, Form()] = None,
-               timestamp_col: Annotated[str | None, Form()] = None, channel_col: Annotated[str | None, Form()] = None,
-               id_col: Annotated[str | None, Form()] = None,
+               text_col: Column = "text", customer_col: OptionalColumn = None,
+               timestamp_col: OptionalColumn = None, channel_col: OptionalColumn = None,
+               id_col: OptionalColumn = None,
                output_format: Annotated[Literal["jsonl", "csv", "parquet"], Form()] = "jsonl",
-               encoding: Annotated[str, Form()] = "utf-8") -> dict[str, Any]:
-    """The same analysis as `darkfeedback analyze`; rejected rows go to a separate download."""
-    name = (file.filename or "upload").lower()
-    ext = next((e for e in _EXTS if name.endswith(e)), None)
+               encoding: Annotated[str, Form(pattern=r"^[A-Za-z0-9_.:-]{1,40}$")] = "utf-8") -> dict[str, Any]:
+    """The same analysis as `darkfeedback analyze`; rejected rows go to a separate download.
+
+    The raw upload is deleted once the job has analysed it (or has failed); the results keep
+    redacted texts only, until the job is deleted or a customer in them is erased.
+    """
+    # The file name is the client's: kept (for the job listing) without control characters.
+    filename = _CONTROL.sub("", file.filename or "")[:300] or "upload"
+    ext = next((e for e in _EXTS if filename.lower().endswith(e)), None)
     if ext is None:
-        raise HTTPException(415, f"Cannot tell the format of {file.filename!r}; use one of {list(_EXTS)}.")
+        raise HTTPException(415, f"Cannot tell the format of {filename!r}; use one of {list(_EXTS)}.")
     mapping = {"text": text_col}
     for field, col in (("customer_id", customer_col), ("timestamp", timestamp_col), ("channel", channel_col),
                        ("message_id", id_col)):
@@ -57,13 +62,10 @@ def create_job(request: Request, key: IngestKey, file: Annotated[UploadFile, Fil
             mapping[field] = col
     job_id = secrets.token_hex(8)
     options = {"input_ext": ext, "output_format": output_format, "mapping": mapping, "encoding": encoding}
-    runner = _runner(request)
-    src, _, _ = job_paths(runner.root, job_id, options)
-    src.parent.mkdir(parents=True, exist_ok=True)
-    with open(src, "wb") as fh:
-        shutil.copyfileobj(file.file, fh)
+    runner = job_runner(request)
+    runner.save_upload(job_id, options, file.file)
     st = store(request)
-    st.add_job(job_id, (file.filename or "upload")[:300], options, key.name)
+    st.add_job(job_id, filename, options, key.name)
     st.audit(key.name, "create", "job", None, {"job_id": job_id})
     runner.submit(job_id)
     job = st.get_job(job_id)
@@ -79,15 +81,17 @@ def _job(request: Request, job_id: str) -> dict[str, Any]:
 
 
 @router.get("/v1/jobs/{job_id}", response_model=JobPublic, summary="Status and progress of a batch job")
-def get_job(job_id: str, request: Request, key: IngestOrReadKey) -> dict[str, Any]:
+def get_job(job_id: JobIdPath, request: Request, key: IngestOrReadKey) -> dict[str, Any]:
     return _public(_job(request, job_id))
 
 
 def _download(request: Request, key: ApiKey, job_id: str, which: int) -> FileResponse:
     job = _job(request, job_id)
+    if job["status"] == "purged":
+        raise HTTPException(410, f"Job {job_id!r}: {job['error']}")
     if job["status"] != "done":
         raise HTTPException(409, f"Job {job_id!r} is {job['status']}; results are ready when it is done.")
-    path: Path = job_paths(_runner(request).root, job_id, job["options"])[which]
+    path: Path = job_paths(job_runner(request).root, job_id, job["options"])[which]
     if not path.is_file():
         raise HTTPException(404, f"The result file of job {job_id!r} is gone.")
     store(request).audit(key.name, "download", "job", None, {"job_id": job_id, "file": path.name})
@@ -95,19 +99,19 @@ def _download(request: Request, key: ApiKey, job_id: str, which: int) -> FileRes
 
 
 @router.get("/v1/jobs/{job_id}/results", summary="Download the analysed rows")
-def results(job_id: str, request: Request, key: IngestOrReadKey) -> FileResponse:
+def results(job_id: JobIdPath, request: Request, key: IngestOrReadKey) -> FileResponse:
     return _download(request, key, job_id, 1)
 
 
 @router.get("/v1/jobs/{job_id}/rejected", summary="Download the rejected rows (reasons, never texts)")
-def rejected(job_id: str, request: Request, key: IngestOrReadKey) -> FileResponse:
+def rejected(job_id: JobIdPath, request: Request, key: IngestOrReadKey) -> FileResponse:
     return _download(request, key, job_id, 2)
 
 
 @router.delete("/v1/jobs/{job_id}", status_code=204, summary="Delete a job and its files")
-def delete_job(job_id: str, request: Request, key: IngestKey) -> None:
+def delete_job(job_id: JobIdPath, request: Request, key: IngestKey) -> None:
     job = _job(request, job_id)
     if job["status"] in ("queued", "running"):
         raise HTTPException(409, f"Job {job_id!r} is {job['status']}; delete it once it has finished.")
-    _runner(request).delete(job_id)
+    job_runner(request).delete(job_id)
     store(request).update_job(job_id, status="deleted")

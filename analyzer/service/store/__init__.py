@@ -20,11 +20,11 @@ from analyzer.service.store.alerts import ALERT_STATUSES
 from analyzer.service.store.base import dumps, jsonable
 from analyzer.service.store.jobs import JobStore
 from analyzer.service.store.keys import SCOPES, ApiKey, hash_key, new_key_secret
-from analyzer.service.store.privacy import PrivacyStore
+from analyzer.service.store.privacy import PrivacyStore, erasure_token
 from analyzer.settings import Settings
 
-__all__ = ["ALERT_STATUSES", "SCOPES", "ApiKey", "Store", "dumps", "hash_key", "jsonable", "new_key_secret",
-           "open_store"]
+__all__ = ["ALERT_STATUSES", "SCOPES", "ApiKey", "Store", "dumps", "erasure_token", "hash_key", "jsonable",
+           "new_key_secret", "open_store"]
 
 
 class Store(PrivacyStore, JobStore):

@@ -30,6 +30,12 @@ class JobStore(StoreBase):
             row = conn.execute(sa.select(j).where(j.c.job_id == job_id)).mappings().first()
         return dict(row) if row else None
 
+    def jobs_with_status(self, statuses: list[str]) -> list[dict[str, Any]]:
+        j = self.t.jobs
+        with self.read() as conn:
+            return [dict(r) for r in conn.execute(sa.select(j).where(j.c.status.in_(statuses))
+                                                  .order_by(j.c.created_at)).mappings()]
+
     def unfinished_jobs(self) -> list[dict[str, Any]]:
         j = self.t.jobs
         with self.read() as conn:

@@ -13,7 +13,12 @@ from analyzer.service.store.alerts import AlertStore
 from analyzer.service.store.base import jsonable
 from analyzer.service.store.keys import KeyStore
 
-__all__ = ["PrivacyStore"]
+__all__ = ["PrivacyStore", "erasure_token"]
+
+
+def erasure_token() -> str:
+    """What the audit log names an erased customer by: random, so it cannot be traced back."""
+    return "erased:" + secrets.token_hex(8)
 
 
 class PrivacyStore(AlertStore, KeyStore):
@@ -39,7 +44,7 @@ class PrivacyStore(AlertStore, KeyStore):
         Returns per-table counts and the token, or None when the customer is unknown.
         """
         t = self.t
-        token = "erased:" + secrets.token_hex(8)
+        token = erasure_token()
         with self.write() as conn:
             known = conn.execute(sa.select(t.customers.c.customer_id)
                                  .where(t.customers.c.customer_id == customer_id)).first()
