@@ -9,8 +9,10 @@ import pandas as pd
 import pytest
 
 from analyzer.errors import ConfigError
-from analyzer.foresight.behaviour import BehaviourConfig, compute_behaviour_signals
-from analyzer.foresight.schemas import validate_events
+from analyzer.foresight import ForesightConfig, PopulationStats, customer_facts
+from analyzer.foresight.behaviour import compute_behaviour_signals
+from analyzer.foresight.config import BehaviourConfig
+from analyzer.foresight.validate import validate_events
 
 AS_OF = pd.Timestamp("2024-07-01", tz="UTC")
 
@@ -173,23 +175,34 @@ def test_activity_drop_only_when_unlikely_under_own_rate() -> None:
     assert pd.isna(s.loc["new", "activity_drop_pct"])
 
 
-def test_lapsed_after_twice_own_gap_and_at_least_30_days() -> None:
-    # "weekly" quiet 70 days (>= 30 and >> 2 x 7): lapsed. "rare" (gap ~120 d) quiet 70 days: not yet.
-    # "recent" weekly buyer quiet 20 days: past 2 x gap but under the 30-day floor: not lapsed.
+def test_lapsed_after_the_horizon_or_twice_their_own_gap() -> None:
+    # Horizon 30 days. "weekly" quiet 70 days: lapsed. "rare" (gap ~120 d) quiet 70 days: not yet
+    # (their own horizon is twice their gap). "recent" weekly buyer quiet 20 days: not lapsed.
     rows = [("weekly", _days_before(70 + 7 * k), "purchase", 5.0, "web") for k in range(40)]
     rows += [("rare", _days_before(70 + 120 * k), "purchase", 5.0, "web") for k in range(3)]
     rows += [("recent", _days_before(20 + 7 * k), "purchase", 5.0, "web") for k in range(40)]
-    s = _signals(_population_rows(rows))
+
+    def facts(r: list[tuple[object, ...]]) -> pd.DataFrame:
+        frame = pd.DataFrame(_population_rows(r), columns=["customer_id", "timestamp", "type", "value", "channel"])
+        ev = validate_events(frame).valid
+        pop = PopulationStats.fit(ev, AS_OF)
+        return customer_facts(pd.DataFrame(_EMPTY_MESSAGES), ev, AS_OF, pop, ForesightConfig(), 30)[0]
+
+    s = facts(rows)
     assert s.loc["weekly", "lapsed"] and not s.loc["rare", "lapsed"] and not s.loc["recent", "lapsed"]
     assert s.loc["weekly", "lapse_horizon_days"] == pytest.approx(30.0)
     assert s.loc["rare", "lapse_horizon_days"] > 100  # twice its (population-shrunk) typical gap
     # A rare buyer who used to log in every 3 days and went silent with everything for 70 days has
     # lapsed: inactivity is judged against their rhythm of any own activity, not purchases alone.
     logins = [("rare", _days_before(70 + 3 * k), "login", None, "app") for k in range(40)]
-    s2 = _signals(_population_rows(rows + logins))
+    s2 = facts(rows + logins)
     assert s2.loc["rare", "lapsed"] and s2.loc["rare", "typical_activity_gap_days"] < 4
     # Any own activity keeps a customer from lapsing.
     rows.append(("weekly", _days_before(1), "login", None, "app"))
-    assert not _signals(_population_rows(rows)).loc["weekly", "lapsed"]
-    with pytest.raises(ConfigError, match="lapse_min_days"):
-        BehaviourConfig(lapse_min_days=0)
+    assert not facts(rows).loc["weekly", "lapsed"]
+
+
+_EMPTY_MESSAGES = {"message_id": pd.Series(dtype=object), "customer_id": pd.Series(dtype=object),
+                   "timestamp": pd.Series(dtype="datetime64[us, UTC]"), "channel": pd.Series(dtype=object),
+                   "sentiment_label": pd.Series(dtype=object), "sentiment_score": pd.Series(dtype=float),
+                   "themes": pd.Series(dtype=object)}

@@ -6,14 +6,17 @@ import json
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.parquet
 import pytest
 from typer.testing import CliRunner
 
 import analyzer
 from analyzer.cli import app
 from analyzer.errors import InputFormatError
-from analyzer.foresight import ALERT_COLUMNS, run_alerts
-from analyzer.io.files import read_table
+from analyzer.foresight import run_alerts
+from analyzer.foresight import RISK_COLUMNS
+from analyzer.schema import ALERT_COLUMNS, REJECTED_COLUMNS
+from analyzer.io import read_table
 
 runner = CliRunner()
 AS_OF = "2024-08-01"
@@ -64,18 +67,19 @@ def test_run_alerts_from_csv_writes_jsonl_and_reports_bad_rows(tmp_path: Path) -
     run = run_alerts(m, e, c, tmp_path / "alerts.jsonl", as_of=AS_OF, lang="en")
     out = read_table(tmp_path / "alerts.jsonl")
     assert list(out.columns) == list(ALERT_COLUMNS)
-    assert set(out["customer_id"]) == {"A"}          # D opted out: never profiled; B below the bar
-    assert "D" not in set(run.result.risk.index)
+    assert "A" in set(out["customer_id"]) and "D" not in set(out["customer_id"])  # D opted out
+    assert "D" not in set(run.result.states.index)
     a = out.set_index("customer_id").loc["A"]
     assert a["action"] == "priority_call" and a["justification"].startswith("High-value customer")
     quotes = [q for r in a["reasons"] for q in r["evidence"].get("quotes", [])]
     assert {"message_id": "m4", "date": "2024-07-28", "channel": "email", "text": "Me doy de baja"} in quotes
     # Bad rows: named by table, 0-based source row and reason -- never by their content.
-    rej = run.rejected.set_index(["table", "reason"])["row"].to_dict()
+    rej = run.rejected.set_index(["table", "reason"])["source_row"].to_dict()
     assert rej == {("messages", "bad_timestamp"): 6, ("events", "unknown_event_type"): 31,
                    ("events", "malformed_row"): 33}
     on_disk = pd.read_csv(run.rejected_path)
     assert len(on_disk) == 3 and "teleport" not in on_disk.to_csv()
+    assert list(on_disk.columns) == list(REJECTED_COLUMNS)
     s = run.summary()
     assert s["rows_read"] == {"messages": 7, "events": 34, "customers": 3}
     assert s["rows_rejected"] == 3 and s["customers_opted_out"] == 1 and s["alerts"] == len(out)
@@ -99,15 +103,33 @@ def test_outputs_csv_and_parquet_keep_reasons_readable(tmp_path: Path) -> None:
     reasons = json.loads(csv.loc[csv["customer_id"] == "A", "reasons"].iloc[0])
     assert reasons[0]["code"] and "text_es" in reasons[0]
     run_alerts(m, e, c, tmp_path / "alerts.parquet", as_of=AS_OF)
-    pq = pd.read_parquet(tmp_path / "alerts.parquet")
-    assert len(pq) == len(csv) and json.loads(pq["reasons"].iloc[0])
+    # Parquet keeps reasons as native lists of structs (evidence included): one record shape.
+    table = pyarrow.parquet.read_table(tmp_path / "alerts.parquet")
+    assert len(table) == len(csv)
+    assert str(table.schema.field("reasons").type).startswith("list<element: struct<code: string")
+    first = table.column("reasons").to_pylist()[0][0]
+    assert set(first) == {"code", "contribution", "text_es", "text_en", "evidence"}
+    assert set(first["evidence"]) == {"quotes", "facts"}
+
+
+def test_risk_output_ranks_every_customer_and_the_model_can_be_saved(tmp_path: Path) -> None:
+    m, e, c = _write_inputs(tmp_path)
+    run = run_alerts(m, e, c, tmp_path / "a.jsonl", as_of=AS_OF, risk_output=tmp_path / "risk.csv",
+                     save_model=tmp_path / "model.json")
+    risk = read_table(tmp_path / "risk.csv")
+    assert list(risk.columns) == list(RISK_COLUMNS)
+    assert set(risk["customer_id"]) == {"A", "B"} and "D" not in set(risk["customer_id"])
+    assert risk["rank"].tolist() == ["1", "2"] and risk["customer_id"].iloc[0] == "A"
+    again = run_alerts(m, e, c, tmp_path / "b.jsonl", as_of=AS_OF, model=tmp_path / "model.json")
+    assert again.alerts["risk"].tolist() == pytest.approx(run.alerts["risk"].tolist())
+    assert run.summary()["model"]["source"] == "priors" and run.summary()["model"]["why"]
 
 
 def test_history_file_applies_the_cooldown(tmp_path: Path) -> None:
     m, e, c = _write_inputs(tmp_path)
     run_alerts(m, e, c, tmp_path / "first.jsonl", as_of=AS_OF)
     again = run_alerts(m, e, c, tmp_path / "again.jsonl", as_of="2024-08-05", history=tmp_path / "first.jsonl")
-    assert again.alerts.empty and set(again.result.suppressed["customer_id"]) == {"A"}
+    assert again.alerts.empty and "A" in set(again.result.suppressed["customer_id"])
 
 
 def test_clear_errors_for_missing_files_columns_and_raw_messages(tmp_path: Path) -> None:
@@ -132,12 +154,13 @@ def test_cli_alerts_prints_a_summary_and_writes_the_file(tmp_path: Path) -> None
     assert res.exit_code == 0, res.output
     assert "darkfeedback alerts" in res.output and "priority_call" in res.output
     assert "rows rejected" in res.output and "opted out" in res.output
-    assert len(read_table(out)) == 1
+    assert "model" in res.output and "priors" in res.output
+    assert "A" in set(read_table(out)["customer_id"])
     bad = runner.invoke(app, ["alerts", "--messages", str(tmp_path / "none.csv"), "-o", str(out)])
-    assert bad.exit_code == 1 and "does not exist" in bad.output
-    assert runner.invoke(app, ["alerts", "-o", str(out)]).exit_code == 1
+    assert bad.exit_code == 2 and "does not exist" in bad.output
+    assert runner.invoke(app, ["alerts", "-o", str(out)]).exit_code == 2
     date = runner.invoke(app, ["alerts", "--events", str(e), "-o", str(out), "--as-of", "someday"])
-    assert date.exit_code == 1 and "--as-of" in date.output
+    assert date.exit_code == 2 and "--as-of" in date.output
 
 
 def test_python_api_is_exported_lazily() -> None:

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analyzer.foresight.schemas import validate_messages
+from analyzer.foresight.validate import validate_messages
 from analyzer.foresight.shift import (
     ShiftConfig,
     compute_message_signals,

@@ -149,8 +149,9 @@ def test_replay_reproduces_compute_alerts_at_the_default_bar(
     events, msgs, customers, _ = population
     analysed = oracle_text_fn(msgs[["message_id", "customer_id", "timestamp", "channel", "text"]])
     as_ofs = list(pd.date_range(SMALL.eval_start, periods=6, freq="7D"))
-    # A lower bar than the default, so this small population raises enough alerts to compare.
-    table = replace(load_rules(), severity={"low": 0.04, "medium": 0.08, "high": 0.2, "critical": 0.4})
+    # A lower bar than the default, so this small population raises enough alerts to compare; no
+    # urgent floor, so that the odds ratio alone decides, as the replay assumes.
+    table = replace(load_rules(), severity={"low": 1.3, "medium": 2.0, "high": 4.0, "critical": 8.0}, urgent={})
     risk, alerts = run_variant(analysed, events, customers, as_ofs, rules=table)
     replayed = replay_alerts(risk, table.severity["low"], table.cooldown_days)
     key = ["as_of", "customer_id", "cause"]
@@ -159,7 +160,7 @@ def test_replay_reproduces_compute_alerts_at_the_default_bar(
     want = alerts[key].sort_values(key).reset_index(drop=True)
     pd.testing.assert_frame_equal(got, want, check_dtype=False)
     # A higher bar can only remove alerts.
-    assert len(replay_alerts(risk, 0.6, table.cooldown_days)) <= len(replayed)
+    assert len(replay_alerts(risk, 6.0, table.cooldown_days)) <= len(replayed)
     # Lapsed customers get no retention alert, however high their risk (win-backs are not scored).
     lapsed = set(zip(risk.loc[risk["lapsed"], "as_of"], risk.loc[risk["lapsed"], "customer_id"], strict=True))
     assert not lapsed & set(zip(alerts["as_of"], alerts["customer_id"], strict=True))

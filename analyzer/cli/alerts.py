@@ -35,18 +35,27 @@ def alerts(
         "--history", help="Earlier alerts file(s) output, so the cooldown holds across runs.")] = None,
     rejected: Annotated[Path | None, typer.Option(
         "--rejected", help="Rejected-rows file (default: OUTPUT stem + .rejected.csv).")] = None,
+    risk_output: Annotated[Path | None, typer.Option(
+        "--risk-output", help="Also write every customer's risk, riskiest first, with the reasons "
+                              "(.jsonl, .csv or .parquet).")] = None,
+    model: Annotated[Path | None, typer.Option(
+        "--model", help="Use a saved foresight model instead of fitting one on these inputs.")] = None,
+    save_model: Annotated[Path | None, typer.Option(
+        "--save-model", help="Save the model fitted on these inputs (JSON), to reuse with --model.")] = None,
     dayfirst: DayFirstOption = True,
     timezone: TimezoneOption = "UTC",
     top: Annotated[int, typer.Option("--top", min=0, help="Alerts shown in the terminal table.")] = 15,
 ) -> None:
     """Rank the customers at risk: calibrated risk, reasons, evidence and a recommended action.
 
-    Opted-out customers are never profiled. Bad rows are listed in the rejected-rows file with
-    a reason and do not make the command fail.
+    The model learns from your own history (a back-test: who went quiet after earlier dates) when
+    it spans enough time, else it keeps its priors and says so. Severity is how much more likely to
+    leave a customer is than a typical one. Opted-out customers are never profiled. Bad rows are
+    listed in the rejected-rows file with a reason and do not make the command fail.
 
     **Example**
 
-        darkfeedback alerts --messages analysed.csv --events events.csv --customers customers.csv -o alerts.jsonl
+        darkfeedback alerts --messages analysed.csv --events events.csv -o alerts.jsonl --risk-output risk.csv
     """
     from analyzer.foresight.files import run_alerts
 
@@ -54,8 +63,16 @@ def alerts(
         fail("Give at least one of --messages and --events.")
     policy = timestamp_policy(dayfirst, timezone)
     try:
-        run = run_alerts(messages, events, customers, output, lang=lang.value, as_of=as_of, rules=rules,
-                         history=history, rejected_path=rejected, timestamps=policy)
+        when = None
+        if as_of is not None:
+            from analyzer.io import parse_timestamp
+
+            when = parse_timestamp(as_of, policy)
+            if when is None:
+                fail(f"--as-of {as_of!r} is not a date; use ISO 8601 (2024-06-30) or a day-first date (30/06/2024).")
+        run = run_alerts(messages, events, customers, output, lang=lang.value, as_of=when, rules=rules,
+                         history=history, rejected_path=rejected, timestamps=policy, risk_output=risk_output,
+                         model=model, save_model=save_model)
     except AnalyzerError as exc:
         fail(str(exc))
     s = run.summary()
@@ -82,8 +99,15 @@ def alerts(
     counts.add_row("alerts", f"{s['alerts']:,}")
     for sev, n in s["alerts_by_severity"].items():
         counts.add_row(f"  {sev}", f"{n:,}")
-    counts.add_row("suppressed (cooldown / lapsed)", f"{s['suppressed_by_cooldown']:,}")
+    counts.add_row("suppressed (cooldown / lapsed)", f"{s['suppressed']:,}")
+    m = s["model"]
+    counts.add_row("model", escape(run.model.report_.summary(lang.value)))
+    counts.add_row("  horizon / base rate", f"{m['horizon_days']} d / {m['base_rate']:.1%}")
+    if m["saved_to"]:
+        counts.add_row("  saved to", escape(str(m["saved_to"])))
     counts.add_row("output", escape(str(s["output"])))
+    if s["risk_output"]:
+        counts.add_row("risk of every customer", escape(str(s["risk_output"])))
     if s["rejected_file"]:
         counts.add_row("rejected rows", escape(str(s["rejected_file"])))
     out.print(counts)

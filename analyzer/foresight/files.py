@@ -143,7 +143,8 @@ def risk_table(states: pd.DataFrame) -> pd.DataFrame:
     """Every customer, riskiest first (lapsed customers last), in :data:`RISK_COLUMNS`."""
     if states.empty:
         return pd.DataFrame(columns=list(RISK_COLUMNS))
-    s = states.sort_values(["lapsed", "risk", "customer_id"], ascending=[True, False, True], kind="stable")
+    s = states.reset_index(drop=True).sort_values(["lapsed", "risk", "customer_id"], ascending=[True, False, True],
+                                                  kind="stable")
     s = s.assign(rank=range(1, len(s) + 1))
     return s[list(RISK_COLUMNS)].reset_index(drop=True)
 

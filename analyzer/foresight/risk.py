@@ -135,7 +135,7 @@ class RiskModel:
             reasons = []
             for j, v in items[:top] if top else items:
                 es, en, ev = reason_texts(codes[j], row, float(values[pos, j]), v, horizon_days)
-                reasons.append({"code": codes[j], "contribution": round(v, 6), "text_es": es, "text_en": en,
+                reasons.append({"code": codes[j], "contribution": v, "text_es": es, "text_en": en,
                                 "evidence": ev})
             rows.append({"risk": float(1.0 / (1.0 + math.exp(-float(logit[idx])))), "logit": float(logit[idx]),
                          "bias": self.bias, "reasons": reasons})

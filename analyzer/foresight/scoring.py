@@ -28,7 +28,7 @@ __all__ = ["STATE_COLUMNS", "customer_facts", "score_customers"]
 _DAY = pd.Timedelta(days=1)
 
 STATE_COLUMNS: tuple[str, ...] = (
-    "customer_id", "as_of", "risk", "logit", "odds_ratio", "lapsed", "lapse_horizon_days", "days_inactive",
+    "customer_id", "as_of", "risk", "logit", "bias", "odds_ratio", "lapsed", "lapse_horizon_days", "days_inactive",
     "last_activity", "churn_intent", "tone_collapse", "overdue_tickets", "reasons",
 )
 """A customer's state at a judgement time (the alert rules add severity, tier and segment)."""
@@ -87,6 +87,7 @@ def score_customers(messages: pd.DataFrame, events: pd.DataFrame, as_of: pd.Time
     states["as_of"] = as_of
     states["risk"] = explained["risk"]
     states["logit"] = explained["logit"]
+    states["bias"] = explained["bias"]
     states["odds_ratio"] = np.exp(explained["logit"] - np.log(base / (1 - base)))
     states["lapsed"] = facts["lapsed"].astype(bool)
     states["lapse_horizon_days"] = facts["lapse_horizon_days"].astype(float)

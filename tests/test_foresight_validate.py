@@ -6,7 +6,9 @@ import pandas as pd
 import pytest
 
 from analyzer.errors import InputFormatError
-from analyzer.foresight.schemas import validate_customers, validate_events, validate_messages
+from analyzer.foresight.validate import validate_customers, validate_events, validate_messages
+from analyzer.io import TimestampPolicy
+from analyzer.schema import REJECTED_COLUMNS
 
 
 def _messages() -> pd.DataFrame:
@@ -17,23 +19,48 @@ def _messages() -> pd.DataFrame:
         "channel": ["email"] * 5,
         "sentiment_label": ["negative", "neutral", "positive", "angry", "positive"],
         "sentiment_score": [-0.5, 0.0, 0.4, -0.2, 1.7],
-        "themes": [["delivery_delay"], "[]", "praise", [], "churn_intent, billing_price"],
+        "themes": [["delivery_delay"], [], ["praise"], [], ["churn_intent", "billing_price"]],
     })
 
 
 def test_messages_bad_rows_are_rejected_with_reasons() -> None:
     out = validate_messages(_messages())
     assert out.valid["message_id"].tolist() == ["m1"]
-    reasons = dict(zip(out.rejected["row"], out.rejected["reason"], strict=True))
+    assert list(out.rejected.columns) == list(REJECTED_COLUMNS)
+    reasons = dict(zip(out.rejected["source_row"], out.rejected["reason"], strict=True))
     assert reasons == {1: "bad_timestamp", 2: "missing_customer_id", 3: "bad_sentiment_label",
                        4: "bad_sentiment_score"}
+    assert sorted(out.rejected["record_id"]) == ["m2", "m3", "m4", "m5"]
+    assert set(out.rejected["table"]) == {"messages"}
     assert str(out.valid["timestamp"].dt.tz) == "UTC"
 
 
-def test_theme_strings_are_parsed_to_lists() -> None:
+def test_themes_are_lists_one_shape_only() -> None:
     df = _messages().iloc[[4]].assign(sentiment_score=0.5)
-    out = validate_messages(df)
-    assert out.valid["themes"].iloc[0] == ["churn_intent", "billing_price"]
+    assert validate_messages(df).valid["themes"].iloc[0] == ["churn_intent", "billing_price"]
+    # A string is not a list of themes: CSV files are decoded by the readers (analyzer.io.read_table),
+    # never guessed here from separators.
+    bad = validate_messages(df.assign(themes=["churn_intent, billing_price"]))
+    assert bad.valid.empty and bad.rejected["reason"].tolist() == ["bad_themes"]
+
+
+def test_spanish_dates_in_events_are_day_first_and_timezone_applies() -> None:
+    ev = pd.DataFrame({"customer_id": ["a", "a"], "timestamp": ["01/05/2024 10:00", "13/05/2024"],
+                       "type": ["purchase", "login"]})
+    out = validate_events(ev, TimestampPolicy(timezone="Europe/Madrid"))
+    assert out.valid["timestamp"].tolist() == [pd.Timestamp("2024-05-01 08:00", tz="UTC"),
+                                               pd.Timestamp("2024-05-12 22:00", tz="UTC")]
+    us = validate_events(ev.iloc[:1], TimestampPolicy(dayfirst=False))
+    assert us.valid["timestamp"].iloc[0] == pd.Timestamp("2024-01-05 10:00", tz="UTC")
+
+
+def test_amounts_and_scores_must_be_finite_and_on_their_scale() -> None:
+    ev = pd.DataFrame({"customer_id": ["a"] * 6, "timestamp": ["2024-01-01"] * 6,
+                       "type": ["purchase", "purchase", "nps", "nps", "review", "ticket_opened"],
+                       "value": [float("nan"), float("inf"), 11, 9, 4, "T-1"]})
+    out = validate_events(ev)
+    assert out.rejected["reason"].tolist() == ["bad_value", "bad_value"]
+    assert out.valid["value"].tolist()[1:] == [9.0, 4.0, "T-1"]
 
 
 def test_missing_column_raises_with_what_was_received() -> None:

@@ -1,4 +1,4 @@
-"""Additive risk: contributions add up to the logit, default and fitted; reason texts."""
+"""Additive risk: contributions add up to the logit, priors and fitted; levels from the average; reason texts."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 from analyzer.errors import ConfigError
-from analyzer.foresight.fusion import DEFAULT_BIAS, SIGNAL_CODES, RiskModel, signal_features
+from analyzer.foresight.features import FEATURE_NAMES, LEVEL_FEATURES, signal_features
+from analyzer.foresight.risk import DEFAULT_BIAS, RiskModel
 
 
 def _facts() -> pd.DataFrame:
@@ -38,7 +39,7 @@ def _assert_additive(model: RiskModel, x: pd.DataFrame, facts: pd.DataFrame | No
 def test_default_model_is_additive_and_explains_in_both_languages() -> None:
     facts = _facts()
     x = signal_features(facts)
-    assert list(x.columns) == list(SIGNAL_CODES)
+    assert list(x.columns) == list(FEATURE_NAMES)
     assert x.loc["a", "purchase_drop"] == pytest.approx(0.62) and x.loc["b", "purchase_drop"] == 0.0
     # 3 negative of the last 4, shrunk by one pseudo-message: 3 / 5.
     assert x.loc["b", "inactivity"] == 1.0 and x.loc["a", "negative_tone"] == pytest.approx(0.6)
@@ -56,7 +57,7 @@ def test_default_model_is_additive_and_explains_in_both_languages() -> None:
 
 
 def test_no_signal_means_base_rate() -> None:
-    x = pd.DataFrame(0.0, index=["z"], columns=list(SIGNAL_CODES))
+    x = pd.DataFrame(0.0, index=["z"], columns=list(FEATURE_NAMES))
     assert RiskModel().predict_proba(x)[0] == pytest.approx(1 / (1 + math.exp(-DEFAULT_BIAS)))
     assert RiskModel().explain(x).loc["z", "reasons"] == []
 
@@ -67,8 +68,9 @@ def test_fit_learns_direction_is_calibrated_and_stays_additive() -> None:
     x = pd.DataFrame({"signal": rng.random(n), "noise": rng.random(n), "protective": rng.random(n)})
     true_logit = -1.0 + 3.0 * x["signal"] - 2.0 * x["protective"]
     y = (rng.random(n) < 1 / (1 + np.exp(-true_logit))).astype(int)
-    model = RiskModel().fit(x, y)
-    assert model.calibrated
+    zero = RiskModel(weights=dict.fromkeys(x.columns, 0.0), bias=0.0)
+    model = RiskModel().fit(x, y, prior=zero, signs={})
+    assert model.calibration_ is not None and model.source == "labels"
     assert model.weights["signal"] > 2.0 and model.weights["protective"] < -1.0
     assert abs(model.weights["noise"]) < 0.6
     p = model.predict_proba(x)
@@ -84,8 +86,8 @@ def test_bad_inputs_raise_clear_errors() -> None:
         RiskModel().fit(x, [0, 1])
     with pytest.raises(ConfigError, match="lack column"):
         RiskModel().predict_proba(x)
-    with pytest.raises(ConfigError, match="non-numeric"):
-        RiskModel(weights={"a": 1.0}).predict_proba(pd.DataFrame({"a": ["x"]}))
+    # A non-numeric value is no evidence: 0 for a signal (its contribution is measured from absence).
+    assert RiskModel(weights={"a": 1.0}, bias=0.0).predict_proba(pd.DataFrame({"a": ["x"]}))[0] == 0.5
 
 
 def test_purchase_gap_and_activity_drop_signals_are_relative_and_explained() -> None:
@@ -117,17 +119,47 @@ def test_purchase_gap_and_activity_drop_signals_are_relative_and_explained() -> 
 
 
 def test_fit_with_signs_never_explains_a_risk_signal_as_protective() -> None:
-    from analyzer.foresight.fusion import SIGNAL_SIGNS
-
     rng = np.random.default_rng(1)
     n = 2000
     x = pd.DataFrame({"signal": rng.random(n), "quirk": rng.random(n), "positive_tone": rng.random(n)})
     # In this training sample the "quirk" risk signal happens to go with LESS churn.
     y = (rng.random(n) < 1 / (1 + np.exp(-(-1.0 + 2.5 * x["signal"] - 1.5 * x["quirk"])))).astype(int)
-    free = RiskModel().fit(x, y)
+    zero = RiskModel(weights=dict.fromkeys(x.columns, 0.0), bias=0.0)
+    free = RiskModel().fit(x, y, prior=zero, signs={})
     assert free.weights["quirk"] < -0.5
-    signed = RiskModel().fit(x, y, signs={"signal": 1, "quirk": 1, "positive_tone": SIGNAL_SIGNS["positive_tone"]})
+    signed = RiskModel().fit(x, y, prior=zero, signs={"signal": 1, "quirk": 1, "positive_tone": -1})
     assert signed.weights["quirk"] >= 0 and signed.weights["positive_tone"] <= 0 and signed.weights["signal"] > 1.5
     _assert_additive(signed, x.iloc[:30])
-    with pytest.raises(ConfigError, match="signs"):
-        RiskModel().fit(x, y, signs={"nope": 1})
+
+
+def test_fit_keeps_the_prior_of_a_feature_the_labels_say_nothing_about() -> None:
+    rng = np.random.default_rng(2)
+    n = 800
+    x = pd.DataFrame(0.0, index=range(n), columns=list(FEATURE_NAMES))
+    x["purchase_drop"] = rng.random(n)
+    y = (rng.random(n) < 1 / (1 + np.exp(-(-0.5 + 2.0 * x["purchase_drop"])))).astype(int)
+    model = RiskModel().fit(x, y, source="backtest")
+    prior = RiskModel.priors()
+    a = model.calibration_[0] if model.calibration_ else 1.0
+    # churn_intent never occurs here: it keeps its prior (times the calibration slope).
+    assert model.weights["churn_intent"] == pytest.approx(a * prior.weights["churn_intent"])
+    assert model.weights["purchase_drop"] > 1.0
+
+
+def test_levels_contribute_from_the_population_average() -> None:
+    rng = np.random.default_rng(3)
+    n = 1000
+    x = pd.DataFrame(0.0, index=range(n), columns=list(FEATURE_NAMES))
+    x["recency"] = np.log1p(rng.integers(1, 120, n))
+    x.loc[:9, "recency"] = np.nan  # unknown: counts as the average customer
+    y = (rng.random(n) < 1 / (1 + np.exp(-(-4 + 1.2 * x["recency"].fillna(2.0))))).astype(int)
+    model = RiskModel().fit(x, y)
+    ref = model.reference["recency"]
+    assert set(model.reference) == set(LEVEL_FEATURES)
+    expl = model.explain(x.iloc[:30])
+    assert expl.loc[0, "reasons"] == [] or all(d["code"] != "recency" for d in expl.loc[0, "reasons"])
+    above = int(np.flatnonzero(x["recency"].to_numpy() > ref + 0.5)[0])
+    below = int(np.flatnonzero(x["recency"].to_numpy() < ref - 0.5)[0])
+    contrib = model.contributions(x.iloc[[above, below]])["recency"].to_numpy()
+    assert contrib[0] > 0 > contrib[1]
+    _assert_additive(model, x.iloc[:50])
