@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from analyzer.cli import app
-from analyzer.io.files import read_table
+from analyzer.io import read_table
 from analyzer.settings import get_settings
 
 REPO = Path(__file__).resolve().parents[1]
@@ -47,8 +47,8 @@ def test_analyze_end_to_end_with_mapping(tmp_path: Path) -> None:
     src = _input(tmp_path)
     out = tmp_path / "res.jsonl"
     result = runner.invoke(app, ["analyze", str(src), "-o", str(out), *MAPPING,
-                                 "--pipeline", "light", "--no-progress"])
-    assert result.exit_code == 0, result.output  # rejected rows are not a failure
+                                 "--pipeline", "light", "--no-progress", "--max-reject-rate", "0.8"])
+    assert result.exit_code == 0, result.output  # rejected rows under the bar are not a failure
     assert "rows rejected" in result.output and "bad_timestamp" in result.output
     res = read_table(out)
     assert res["message_id"].tolist() == ["a1", "a2"]
@@ -63,19 +63,43 @@ def test_pipeline_can_be_chosen_by_environment(tmp_path: Path, monkeypatch: pyte
     monkeypatch.setenv("DARKFEEDBACK_PIPELINE", "light")
     out = tmp_path / "res.parquet"
     result = runner.invoke(app, ["analyze", str(_input(tmp_path)), "-o", str(out), *MAPPING,
-                                 "--rejected", str(tmp_path / "bad.csv")])
+                                 "--rejected", str(tmp_path / "bad.csv"), "--max-reject-rate", "0.8"])
     assert result.exit_code == 0, result.output
     assert len(read_table(out)) == 2 and len(read_table(tmp_path / "bad.csv")) == 3
+
+
+def test_too_many_rejected_rows_is_exit_code_3(tmp_path: Path) -> None:
+    src = _input(tmp_path)  # 3 of 5 rows are bad
+    args = ["analyze", str(src), *MAPPING, "--pipeline", "light", "--no-progress"]
+    result = runner.invoke(app, [*args, "-o", str(tmp_path / "a.csv")])  # default bar: 50 %
+    assert result.exit_code == 3 and "60.0% of the rows rejected" in result.output
+    assert (tmp_path / "a.csv").exists()  # the good rows are written all the same
+    bad = tmp_path / "bad.csv"
+    bad.write_text("id,mensaje\n1,\n2,   \n", encoding="utf-8")
+    result = runner.invoke(app, ["analyze", str(bad), "-o", str(tmp_path / "b.csv"), "--text-col", "mensaje",
+                                 "--pipeline", "light", "--max-reject-rate", "1.0"])
+    assert result.exit_code == 3 and "every row rejected" in result.output  # never exit 0 on nothing
+
+
+def test_version_and_examples_in_every_help() -> None:
+    from analyzer import __version__
+
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0 and __version__ in result.output
+    for command in ("analyze", "alerts", "serve", "create-key", "create-api-key", "build-encoder", "evaluate",
+                    "evaluate-foresight", "train-themes", "train-sentiment", "calibrate-onnx"):
+        help_text = runner.invoke(app, [command, "--help"]).output
+        assert "Example" in help_text and "darkfeedback" in help_text, command
 
 
 def test_fatal_errors_exit_non_zero_with_a_hint(tmp_path: Path) -> None:
     src = _input(tmp_path)
     result = runner.invoke(app, ["analyze", str(src), "-o", str(tmp_path / "r.csv"), "--pipeline", "light"])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "--text-col" in result.output
     result = runner.invoke(app, ["analyze", str(tmp_path / "missing.csv"), "-o", str(tmp_path / "r.csv"),
                                  "--pipeline", "light"])
-    assert result.exit_code == 1 and "does not exist" in result.output
+    assert result.exit_code == 2 and "does not exist" in result.output
     result = runner.invoke(app, ["analyze", str(src), "-o", str(tmp_path / "r.csv"), "--chunk-rows", "0"])
     assert result.exit_code == 2  # usage error from the option's range
 
@@ -93,7 +117,7 @@ def test_format_override_and_no_resume(tmp_path: Path) -> None:
     ckpt = tmp_path / "res.out.checkpoint.json"
     ckpt.write_text(json.dumps({"config": {"input": {"size": 1}}}), encoding="utf-8")
     result = runner.invoke(app, args)
-    assert result.exit_code == 1 and "--no-resume" in result.output
+    assert result.exit_code == 2 and "--no-resume" in result.output
     result = runner.invoke(app, [*args, "--no-resume"])
     assert result.exit_code == 0, result.output
     assert not ckpt.exists()
@@ -110,7 +134,8 @@ def test_runs_as_a_real_process(tmp_path: Path) -> None:
     src = _input(tmp_path)
     out = tmp_path / "res.csv.gz"
     env = {**os.environ, "PYTHONPATH": str(REPO), "DARKFEEDBACK_PIPELINE": "light"}
-    cmd = [sys.executable, "-m", "analyzer.cli", "analyze", str(src), "-o", str(out), *MAPPING]
+    cmd = [sys.executable, "-m", "analyzer.cli", "analyze", str(src), "-o", str(out), *MAPPING,
+           "--max-reject-rate", "0.8"]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert "rows written" in proc.stdout

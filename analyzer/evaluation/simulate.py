@@ -69,6 +69,10 @@ class SimulationConfig:
     # Who churns, and how.
     dissatisfied_rate: float = 0.10              # become dissatisfied, decay and churn at a known date
     silent_churn_rate: float = 0.04              # churn abruptly for reasons that leave no trace
+    # Customers who leave before the evaluation window (a business always loses some): they give
+    # the product's back-test on its own history real lapses to learn from. Half drift away over
+    # weeks, half stop at once; none writes. Their alerts in the window are late, never targets.
+    warmup_churn_rate: float = 0.12
     decay_days: tuple[int, int] = (30, 120)      # dissatisfaction onset to churn, uniform range
     decay_floor: tuple[float, float] = (0.0, 0.35)  # activity left just before churn (share of normal)
     error_cause_share: float = 0.25              # dissatisfied whose trouble shows as app errors
@@ -101,16 +105,17 @@ class SimulationConfig:
     unanswered_rate_satisfied: float = 0.10      # tickets of satisfied complainers never answered
 
     def __post_init__(self) -> None:
-        shares = ("spanish_share", "dissatisfied_rate", "silent_churn_rate", "error_cause_share", "write_rate",
+        shares = ("spanish_share", "dissatisfied_rate", "silent_churn_rate", "warmup_churn_rate", "error_cause_share",
+                  "write_rate",
                   "writer_negative_share", "same_reason_share", "background_negative_share",
                   "satisfied_complaint_rate", "resolution_thanks_rate", "error_rate", "error_rate_trouble",
                   "campaign_open_mean", "unanswered_rate_dissatisfied", "unanswered_rate_satisfied")
         bad = {s: getattr(self, s) for s in shares if not 0.0 <= getattr(self, s) <= 1.0}
         if bad:
             raise ConfigError(f"these SimulationConfig fields are shares and must lie in [0, 1]: {bad}.")
-        if self.dissatisfied_rate + self.silent_churn_rate > 1.0:
-            raise ConfigError(f"dissatisfied_rate + silent_churn_rate must be <= 1; received "
-                              f"{self.dissatisfied_rate} + {self.silent_churn_rate}.")
+        if self.dissatisfied_rate + self.silent_churn_rate + self.warmup_churn_rate > 1.0:
+            raise ConfigError(f"dissatisfied_rate + silent_churn_rate + warmup_churn_rate must be <= 1; received "
+                              f"{self.dissatisfied_rate} + {self.silent_churn_rate} + {self.warmup_churn_rate}.")
         if self.n_customers < 1 or min(self.warmup_days, self.eval_days, self.tail_days) < 1:
             raise ConfigError(f"n_customers and the day counts must be >= 1; received n_customers="
                               f"{self.n_customers}, warmup/eval/tail days={self.warmup_days}/{self.eval_days}/"
@@ -284,6 +289,15 @@ def simulate_population(config: SimulationConfig | None = None
     incident_day = np.where(sat_complainer, rng.integers(30, n_days - 30, size=n), -1)
     thanks = sat_complainer & (rng.random(n) < cfg.resolution_thanks_rate)
 
+    # --- churn before the window (stream 6, so the other streams stay as they were)
+    early = (u >= cfg.dissatisfied_rate + cfg.silent_churn_rate) & (
+        u < cfg.dissatisfied_rate + cfg.silent_churn_rate + cfg.warmup_churn_rate)
+    rng6 = _rng(cfg.seed, 6)
+    early_day = np.where(early, rng6.integers(60, max(cfg.warmup_days, 61), size=n), -1)
+    early_drift = early & (rng6.random(n) < 0.5)
+    early_onset = np.where(early_drift, np.maximum(early_day - rng6.integers(*cfg.decay_days, size=n), 1), -1)
+    churn_day = np.where(early, early_day, churn_day)
+
     # --- rates (stream 2): purchase rate from the fitted BG/NBD Gamma, logins, campaigns
     rng = _rng(cfg.seed, 2)
     p = proc.params
@@ -306,11 +320,14 @@ def simulate_population(config: SimulationConfig | None = None
     progress = np.clip((t[None, :] - onset_day[:, None]) / np.maximum(churn_day - onset_day, 1)[:, None], 0, 1)
     decaying = dissatisfied[:, None] & (t[None, :] >= onset_day[:, None])
     act = np.where(decaying, act * (1 - (1 - floor[:, None]) * progress ** shape[:, None]), act)
+    drift = np.clip((t[None, :] - early_onset[:, None]) / np.maximum(early_day - early_onset, 1)[:, None], 0, 1)
+    drifting = early_drift[:, None] & (t[None, :] >= early_onset[:, None])
+    act = np.where(drifting, act * (1 - (1 - floor[:, None]) * drift ** shape[:, None]), act)
     in_incident = sat_complainer[:, None] & (t[None, :] >= incident_day[:, None]) & (
         t[None, :] < incident_day[:, None] + cfg.incident_days)
     after_incident = sat_complainer[:, None] & (t[None, :] >= incident_day[:, None] + cfg.incident_days)
     act = np.where(in_incident, act * cfg.incident_dip, np.where(after_incident, act * cfg.loyalty_bump, act))
-    gone = churner[:, None] & (t[None, :] >= churn_day[:, None])
+    gone = (churner | early)[:, None] & (t[None, :] >= churn_day[:, None])
     act = np.where(gone, 0.0, act)
 
     season = _season(cfg, np.asarray(proc.weekday))
@@ -342,7 +359,7 @@ def simulate_population(config: SimulationConfig | None = None
     n_bursts = rng.poisson(cfg.error_bursts_per_year * n_days / 365.0, size=n)
     bi = np.repeat(np.arange(n), n_bursts)
     bday = rng.integers(0, n_days, size=len(bi))
-    alive = ~(churner[bi] & (bday >= churn_day[bi]))
+    alive = ~((churner | early)[bi] & (bday >= churn_day[bi]))
     bi, bday = bi[alive], bday[alive]
     reps = rng.integers(3, 6, size=len(bi))
     add(np.repeat(bi, reps), np.repeat(bday, reps), "error", None, channel[np.repeat(bi, reps)])
@@ -370,7 +387,7 @@ def simulate_population(config: SimulationConfig | None = None
 
     neg_reasons = pool.loc[(~is_es) & (label == "negative"), "reason"]
     reason_choices = neg_reasons.value_counts(normalize=True)
-    end_day = np.where(churner, churn_day, n_days)
+    end_day = np.where(churner | early, churn_day, n_days)
     # Ordinary messages, everyone, until they leave.
     n_bg = rng.poisson(cfg.background_messages_per_year * end_day / 365.0)
     for i in np.flatnonzero(n_bg):
@@ -447,7 +464,8 @@ def simulate_population(config: SimulationConfig | None = None
     truth = pd.DataFrame({
         "customer_id": ids,
         "churn_date": day_ts(churn_day),
-        "churn_kind": np.where(dissatisfied, "dissatisfied", np.where(silent, "silent", "none")),
+        "churn_kind": np.where(dissatisfied, "dissatisfied", np.where(silent, "silent",
+                                                                     np.where(early, "before_window", "none"))),
         "dissatisfied": dissatisfied,
         "writes": writes,
         "onset": day_ts(onset_day),

@@ -25,7 +25,7 @@ from analyzer.errors import ConfigError
 from analyzer.foresight.config import ForesightConfig
 from analyzer.foresight.features import LEVEL_FEATURES
 from analyzer.foresight.model import ForesightInputs, ForesightModel, prepare_inputs, resolve_as_of
-from analyzer.foresight.rules import WIN_BACK_CAUSE, RuleTable, load_rules
+from analyzer.foresight.rules import URGENT_REASON, WIN_BACK_CAUSE, RuleTable, load_rules
 from analyzer.io import TimestampPolicy
 from analyzer.schema import ALERT_COLUMNS, SEVERITIES
 
@@ -135,7 +135,9 @@ def decide_alerts(states: pd.DataFrame, features: pd.DataFrame, facts: pd.DataFr
             last = r["last_activity"]
             sent_at = won_back.get(cid)
             # Once per lapse: a win-back sent after the last activity covers this whole lapse.
-            if not table.win_back or (sent_at is not None and (pd.isna(last) or sent_at > last)):
+            lapsed_for = float(r["days_inactive"]) - float(r["lapse_horizon_days"])
+            if (not table.win_back or lapsed_for > table.win_back_within_days
+                    or (sent_at is not None and (pd.isna(last) or sent_at > last))):
                 if severity != "info":
                     suppressed.append({"customer_id": cid, "cause": WIN_BACK_CAUSE, "severity": severity,
                                        "why": "lapsed: no retention alerts for a customer already gone"})
@@ -164,7 +166,8 @@ def decide_alerts(states: pd.DataFrame, features: pd.DataFrame, facts: pd.DataFr
             main = min(reasons, key=lambda d: d["contribution"]) if reasons else None
             cause = f"opportunity:{rule.name}"
         else:
-            urgent_first = next((d for d in reasons if d["code"] in r["urgent"]), None)
+            leads = {URGENT_REASON[u] for u in r["urgent"]}
+            urgent_first = next((d for d in reasons if d["code"] in leads), None)
             main = urgent_first or (reasons[0] if reasons and reasons[0]["contribution"] > 0 else None)
             cause = main["code"] if main else rule.name
         prev = recent.get((cid, table.cooldown_key(cause)))

@@ -226,8 +226,8 @@ def _rating_signals(ev: pd.DataFrame, as_of: pd.Timestamp, cfg: BehaviourConfig,
     r = ev.loc[ev["type"].isin(list(RATING_SCALES)) & (ev["timestamp"] > as_of - pd.Timedelta(days=365))]
     out = pd.DataFrame(index=index)
     out["rating_last"] = np.nan
-    out["rating_last_type"] = None
-    out["rating_last_at"] = pd.NaT
+    out["rating_last_type"] = pd.Series([None] * len(index), index=index, dtype=object)
+    out["rating_last_at"] = pd.Series(pd.NaT, index=index, dtype="datetime64[us, UTC]")
     out["rating_before"] = np.nan
     out["rating_drop"] = 0.0
     out["detractor"] = False
@@ -247,7 +247,7 @@ def _rating_signals(ev: pd.DataFrame, as_of: pd.Timestamp, cfg: BehaviourConfig,
     recent = last.loc[last["timestamp"] > as_of - pd.Timedelta(days=cfg.rating_window_days)]
     out.loc[recent.index, "rating_last"] = recent["score"]
     out.loc[recent.index, "rating_last_type"] = recent["type"]
-    out.loc[recent.index, "rating_last_at"] = recent["timestamp"]
+    out.loc[recent.index, "rating_last_at"] = recent["timestamp"].astype("datetime64[us, UTC]")
     out.loc[recent.index, "rating_before"] = before_mean.reindex(recent.index)
     drop = (before_mean.reindex(recent.index) - recent["score"]).clip(lower=0.0).fillna(0.0)
     out.loc[recent.index, "rating_drop"] = drop

@@ -1,5 +1,10 @@
 """Reasons in plain words (Spanish and English) with their evidence, one per feature.
 
+Each text function gets the facts of the customer, the feature's value and its ``delta``: for a
+level, how far above (> 0) or below (< 0) the population's average the customer is, so the words
+say what is true of the customer ("a frequent customer", "a recent customer") whatever the sign
+of the learnt weight; the contribution says whether that raises or lowers the risk.
+
 A reason is ``{code, contribution, text_es, text_en, evidence}``; ``evidence`` has one fixed shape,
 so it is a struct in Parquet and an object in JSONL: ``quotes`` (redacted messages with date and
 channel, newest first) and ``facts`` (``[{name, value}]``, the measurements behind the words, as
@@ -231,25 +236,25 @@ def _overdue(r: Mapping[str, Any], v: float, c: float, h: int) -> Texts:
 def _frequency(r: Mapping[str, Any], v: float, c: float, h: int) -> Texts:
     n = int(float(_get(r, "purchase_days_total", 0)))
     if c > 0:
-        return f"pocas compras en su historial ({n})", f"few purchases in their history ({n})", _ev(purchase_days=n)
-    return f"cliente frecuente ({n} compras)", f"a frequent customer ({n} purchases)", _ev(purchase_days=n)
+        return f"cliente frecuente ({n} compras)", f"a frequent customer ({n} purchases)", _ev(purchase_days=n)
+    return f"pocas compras en su historial ({n})", f"few purchases in their history ({n})", _ev(purchase_days=n)
 
 
 def _tenure(r: Mapping[str, Any], v: float, c: float, h: int) -> Texts:
     days = float(_get(r, "tenure_days", 0.0))
     if c > 0:
-        return f"cliente reciente (desde hace {days:.0f} días)", f"a recent customer ({days:.0f} days)", _ev(
+        return f"cliente de larga duración ({days:.0f} días)", f"a long-standing customer ({days:.0f} days)", _ev(
             tenure_days=round(days))
-    return f"cliente de larga duración ({days:.0f} días)", f"a long-standing customer ({days:.0f} days)", _ev(
+    return f"cliente reciente (desde hace {days:.0f} días)", f"a recent customer ({days:.0f} days)", _ev(
         tenure_days=round(days))
 
 
 def _spend(r: Mapping[str, Any], v: float, c: float, h: int) -> Texts:
     value = float(_get(r, "mean_purchase_value", 0.0))
     if c > 0:
-        return f"gasto medio bajo por compra ({value:.2f})", f"low average spend per purchase ({value:.2f})", _ev(
+        return f"gasto medio alto por compra ({value:.2f})", f"high average spend per purchase ({value:.2f})", _ev(
             mean_purchase_value=round(value, 2))
-    return f"gasto medio alto por compra ({value:.2f})", f"high average spend per purchase ({value:.2f})", _ev(
+    return f"gasto medio bajo por compra ({value:.2f})", f"low average spend per purchase ({value:.2f})", _ev(
         mean_purchase_value=round(value, 2))
 
 
@@ -272,7 +277,7 @@ _REASONS: dict[str, Callable[[Mapping[str, Any], float, float, int], Texts]] = {
 }
 
 
-def reason_texts(code: str, facts_row: Mapping[str, Any] | None, value: float, contribution: float,
+def reason_texts(code: str, facts_row: Mapping[str, Any] | None, value: float, delta: float,
                  horizon_days: int = 90) -> Texts:
     """Spanish text, English text and evidence of one reason.
 
@@ -280,5 +285,5 @@ def reason_texts(code: str, facts_row: Mapping[str, Any] | None, value: float, c
     gets a generic "feature = value" text.
     """
     if code in _REASONS and facts_row is not None:
-        return _REASONS[code](facts_row, value, contribution, horizon_days)
+        return _REASONS[code](facts_row, value, delta, horizon_days)
     return f"{code} = {value:g}", f"{code} = {value:g}", _ev(None, None, **{code: value})

@@ -123,7 +123,9 @@ class RiskModel:
         ``contribution``, ``text_es``, ``text_en``, ``evidence``) for every non-zero contribution,
         largest risk-raising first. ``bias + sum(contribution) == logit``.
         """
-        contrib = self.contributions(features)
+        deltas = self._values(features)
+        contrib = pd.DataFrame(deltas * np.array(list(self.weights.values())), index=features.index,
+                               columns=list(self.weights))
         logit = self.bias + contrib.sum(axis=1)
         facts_rows = facts.to_dict("index") if facts is not None else {}
         values = features[list(contrib.columns)].to_numpy(dtype=float)
@@ -134,7 +136,7 @@ class RiskModel:
             items = sorted(((j, float(v)) for j, v in enumerate(c) if abs(v) > 1e-9), key=lambda kv: (-kv[1], kv[0]))
             reasons = []
             for j, v in items[:top] if top else items:
-                es, en, ev = reason_texts(codes[j], row, float(values[pos, j]), v, horizon_days)
+                es, en, ev = reason_texts(codes[j], row, float(values[pos, j]), float(deltas[pos, j]), horizon_days)
                 reasons.append({"code": codes[j], "contribution": v, "text_es": es, "text_en": en,
                                 "evidence": ev})
             rows.append({"risk": float(1.0 / (1.0 + math.exp(-float(logit[idx])))), "logit": float(logit[idx]),
@@ -170,11 +172,15 @@ class RiskModel:
             X[:, j] = col - (reference[n] if lv else 0.0)
         sd = X.std(axis=0)
         free = sd > 1e-9
+        # The penalty pulls each weight towards its prior on the feature's own scale for signals
+        # (0-1 intensities: a signal seen in a handful of examples keeps about its prior), and on
+        # the standardised scale for levels and user features (no prior: plain L2).
+        scale = np.array([1.0 if n in FEATURES and not lv else s for n, lv, s in zip(names, levels, sd, strict=True)])
         w0 = np.array([prior.weights.get(n, 0.0) for n in names])
         sign_of = dict(signs) if signs is not None else {n: FEATURES[n].sign for n in names if n in FEATURES}
         limits: dict[int, tuple[float | None, float | None]] = {1: (0.0, None), -1: (None, 0.0), 0: (None, None)}
-        Z = X[:, free] / sd[free]
-        v0 = w0[free] * sd[free]
+        Z = X[:, free] / scale[free]
+        v0 = w0[free] * scale[free]
         bounds = [limits[int(sign_of.get(n, 0))] for n, f in zip(names, free, strict=True) if f]
         fixed = X[:, ~free] @ w0[~free]  # features without variation keep their prior weight
         oof = np.zeros(len(y))
@@ -187,7 +193,7 @@ class RiskModel:
         if folds:
             a, c = _platt(oof, y)
         w = w0.copy()
-        w[free] = v / sd[free]
+        w[free] = v / scale[free]
         self.weights = {n: float(a * wi) for n, wi in zip(names, w, strict=True)}
         self.bias = float(a * b + c)
         self.reference = reference

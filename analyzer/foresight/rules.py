@@ -21,13 +21,16 @@ from analyzer.errors import ConfigError
 from analyzer.foresight.features import FEATURE_NAMES
 from analyzer.schema import SEVERITIES, VALUE_TIERS
 
-__all__ = ["ACTIONS", "DEFAULT_SEVERITY", "RISK_KEY", "URGENT_CAUSES", "WIN_BACK_CAUSE", "Rule", "RuleTable",
-           "load_rules"]
+__all__ = ["ACTIONS", "DEFAULT_SEVERITY", "RISK_KEY", "URGENT_CAUSES", "URGENT_REASON", "WIN_BACK_CAUSE", "Rule",
+           "RuleTable", "load_rules"]
 
 ACTIONS: frozenset[str] = frozenset(
     {"priority_call", "help_resource", "relevant_offer", "delivery_followup", "thank_you_referral", "win_back"})
 DEFAULT_SEVERITY: dict[str, float] = {"low": 2.0, "medium": 3.0, "high": 6.0, "critical": 12.0}
 URGENT_CAUSES: tuple[str, ...] = ("churn_intent", "tone_collapse", "overdue_ticket_valuable")
+URGENT_REASON: dict[str, str] = {"churn_intent": "churn_intent", "tone_collapse": "tone_shift",
+                                 "overdue_ticket_valuable": "unanswered_tickets"}
+"""The reason that shows each urgent cause (what the alert leads with)."""
 WIN_BACK_CAUSE = "win_back"
 RISK_KEY = "*risk*"  # the one cooldown key of all risk alerts under cooldown_scope "customer"
 _CONDITION_KEYS = frozenset({"themes", "signals", "value_tier", "min_risk", "max_risk", "min_severity",
@@ -68,6 +71,8 @@ class RuleTable:
     valuable_tiers: frozenset[str] = frozenset({"high", "vip"})
     cooldown_days: float = 14.0
     win_back: bool = True   # one info alert when a customer lapses (False: lapsed customers are silent)
+    win_back_within_days: float = 60.0  # only lapses that began this recently get one (an import of old history
+    #                                    does not hand every customer gone last year to win-back at once)
     # "customer": within the cooldown a customer gets no second risk alert, whatever its main
     # cause, unless the severity rose (one risk, one alert); "cause": a new main cause re-alerts.
     cooldown_scope: str = "customer"
@@ -196,6 +201,9 @@ def load_rules(path: str | Path | None = None, *, theme_ids: Iterable[str] | Non
     scope = raw.get("cooldown_scope", "customer")
     if scope not in ("customer", "cause"):
         raise ConfigError(f"{where}: cooldown_scope must be 'customer' or 'cause'; received {scope!r}.")
+    within = float(raw.get("win_back_within_days", 60))
+    if within < 0:
+        raise ConfigError(f"{where}: win_back_within_days must be >= 0; received {within}.")
     table = RuleTable(rules, {k: float(v) for k, v in sev.items()}, {k: v for k, v in urgent.items() if v},
-                      valuable, cooldown, win_back, str(scope))
+                      valuable, cooldown, win_back, within, str(scope))
     return table.check_themes(theme_ids, where) if theme_ids is not None else table

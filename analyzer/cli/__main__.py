@@ -1,0 +1,5 @@
+"""``python -m analyzer.cli`` runs the command line."""
+
+from analyzer.cli import main
+
+main()
