@@ -63,7 +63,7 @@ def load_online_retail() -> pd.DataFrame:
 
 def load_cdnow() -> pd.DataFrame:
     """CDNOW purchases (1997-01 to 1998-06) as events, one per customer and day."""
-    raw = pd.read_csv(_dataset("cdnow", "CDNOW_master.txt"), sep=r"\s+", header=None,
+    raw = pd.read_csv(_dataset("cdnow", "CDNOW_master.txt"), sep=r"\s+", header=0,
                       names=["customer_id", "date", "cds", "value"])
     ev = pd.DataFrame({"customer_id": raw["customer_id"].astype(int).astype(str),
                        "timestamp": pd.to_datetime(raw["date"].astype(int).astype(str), format="%Y%m%d", utc=True)
