@@ -61,11 +61,24 @@ def activity_profile(activity: pd.DataFrame) -> pd.DataFrame:
 
 @dataclass(frozen=True)
 class BacktestPlan:
-    """The horizon and the cut-off dates; ``cutoffs`` is empty when the history is too short (``why``)."""
+    """The horizon and the cut-off dates; ``cutoffs`` is empty when the history is too short (``why``).
+
+    ``sample_share``: the share of customers the examples come from (a stable hash of the id, so
+    every engine takes the same ones); 1 up to ``BacktestConfig.max_customers`` customers.
+    """
 
     horizon_days: int
     cutoffs: tuple[pd.Timestamp, ...]
     why: str = ""
+    sample_share: float = 1.0
+
+
+def in_sample(customer_ids: pd.Series | pd.Index, share: float) -> np.ndarray:
+    """The customers of the back-test sample: a stable hash of the id below ``share``."""
+    if share >= 1.0:
+        return np.ones(len(customer_ids), dtype=bool)
+    h = pd.util.hash_pandas_object(pd.Series(np.asarray(customer_ids, dtype=object)), index=False).to_numpy()
+    return np.asarray((h % np.uint64(1_000_000)) < np.uint64(int(share * 1_000_000)))
 
 
 def plan_backtest(profile: pd.DataFrame, as_of: pd.Timestamp, config: BacktestConfig | None = None) -> BacktestPlan:
@@ -94,7 +107,8 @@ def plan_backtest(profile: pd.DataFrame, as_of: pd.Timestamp, config: BacktestCo
         return BacktestPlan(horizon, (), f"the history spans {span:.0f} days; learning needs at least "
                                          f"{cfg.min_history_days + horizon + (cfg.min_cutoffs - 1) * step} "
                                          f"({cfg.min_cutoffs} cut-offs of {horizon}-day horizons)")
-    return BacktestPlan(horizon, tuple(sorted(cutoffs)))
+    share = min(1.0, cfg.max_customers / max(len(profile), 1))
+    return BacktestPlan(horizon, tuple(sorted(cutoffs)), sample_share=share)
 
 
 def backtest_examples(messages: pd.DataFrame, events: pd.DataFrame, plan: BacktestPlan,
@@ -104,6 +118,9 @@ def backtest_examples(messages: pd.DataFrame, events: pd.DataFrame, plan: Backte
     Eligible at a cut-off: customers with activity before it who have not lapsed yet (silent for
     less than their own horizon); label 1 when they show no own activity in the following horizon.
     """
+    if plan.sample_share < 1.0:
+        messages = messages.loc[in_sample(messages["customer_id"], plan.sample_share)]
+        events = events.loc[in_sample(events["customer_id"], plan.sample_share)]
     activity = activity_times(messages, events)
     rows = []
     for cutoff in plan.cutoffs:

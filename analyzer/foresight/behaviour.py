@@ -143,8 +143,10 @@ def _abandoned_channels(ev: pd.DataFrame, as_of: pd.Timestamp, cfg: BehaviourCon
     regular = regular[regular >= cfg.min_channel_events].reset_index()[["customer_id", "channel"]]
     used = recent[["customer_id", "channel"]].drop_duplicates().assign(_used=True)
     gone = regular.merge(used, on=["customer_id", "channel"], how="left")
-    gone = gone.loc[gone["_used"].isna()]
-    lists = gone.groupby("customer_id")["channel"].agg(lambda c: sorted(str(v) for v in c))
+    gone = gone.loc[gone["_used"].isna()].sort_values(["customer_id", "channel"], kind="stable")
+    lists: dict[str, list[str]] = {}
+    for cid, ch in zip(gone["customer_id"].tolist(), gone["channel"].astype(str).tolist(), strict=True):
+        lists.setdefault(cid, []).append(ch)
     return pd.Series([lists.get(c, []) for c in index], index=index, dtype=object)
 
 
@@ -158,7 +160,7 @@ def _ticket_signals(ev: pd.DataFrame, as_of: pd.Timestamp, cfg: BehaviourConfig,
                ["customer_id", "timestamp", "type", "value"]].sort_values(["customer_id", "timestamp"], kind="stable")
     sla = pd.Timedelta(hours=cfg.ticket_sla_hours)
     late_rows: list[pd.DataFrame] = []
-    has_id = t["value"].map(lambda v: v is not None and not (isinstance(v, float) and v != v) and str(v) != "")
+    has_id = t["value"].notna() & (t["value"].astype(str) != "")
     with_id = t.loc[has_id].assign(tid=lambda d: d["value"].astype(str))
     if not with_id.empty:
         opened = with_id.loc[with_id["type"] == "ticket_opened"].groupby(["customer_id", "tid"])["timestamp"].min()
@@ -193,7 +195,10 @@ def _ticket_signals(ev: pd.DataFrame, as_of: pd.Timestamp, cfg: BehaviourConfig,
     g = late.groupby("customer_id")
     out["tickets_unanswered"] = g.size().reindex(index).fillna(0).astype(int)
     out["oldest_unanswered_hours"] = g["waited"].max().reindex(index).fillna(0.0).astype(float)
-    ids = late.loc[late["tid"].notna()].groupby("customer_id")["tid"].agg(lambda s: sorted(map(str, s)))
+    ids: dict[str, list[str]] = {}
+    named = late.loc[late["tid"].notna()].sort_values(["customer_id", "tid"], kind="stable")
+    for cid, tid in zip(named["customer_id"].tolist(), named["tid"].astype(str).tolist(), strict=True):
+        ids.setdefault(cid, []).append(tid)
     out["unanswered_ticket_ids"] = pd.Series([ids.get(c, []) for c in index], index=index, dtype=object)
     return out
 

@@ -91,7 +91,8 @@ class BacktestConfig:
     min_history_days: int = 60
     min_examples: int = 200
     min_each_class: int = 30
-    prior_strength: float = 1.0  # L2 pull (per standardised weight) towards the prior weights
+    prior_strength: float = 1.0  # L2 pull towards the prior weights
+    max_customers: int = 20_000  # the back-test learns from a fixed hash sample of this many customers
     lapse_gap_multiple: float = 2.0  # a customer's own horizon: at least this many of their typical gaps
 
     def __post_init__(self) -> None:

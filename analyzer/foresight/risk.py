@@ -126,9 +126,9 @@ class RiskModel:
         deltas = self._values(features)
         contrib = pd.DataFrame(deltas * np.array(list(self.weights.values())), index=features.index,
                                columns=list(self.weights))
-        logit = self.bias + contrib.sum(axis=1)
-        facts_rows = facts.to_dict("index") if facts is not None else {}
-        values = features[list(contrib.columns)].to_numpy(dtype=float)
+        logit = (self.bias + contrib.sum(axis=1)).to_numpy()
+        facts_rows = _rows_by_index(facts) if facts is not None else {}
+        values = features[list(contrib.columns)].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
         codes = list(contrib.columns)
         rows = []
         for pos, (idx, c) in enumerate(zip(contrib.index, contrib.to_numpy(), strict=True)):
@@ -139,8 +139,8 @@ class RiskModel:
                 es, en, ev = reason_texts(codes[j], row, float(values[pos, j]), float(deltas[pos, j]), horizon_days)
                 reasons.append({"code": codes[j], "contribution": v, "text_es": es, "text_en": en,
                                 "evidence": ev})
-            rows.append({"risk": float(1.0 / (1.0 + math.exp(-float(logit[idx])))), "logit": float(logit[idx]),
-                         "bias": self.bias, "reasons": reasons})
+            z = float(logit[pos])
+            rows.append({"risk": float(1.0 / (1.0 + math.exp(-z))), "logit": z, "bias": self.bias, "reasons": reasons})
         return pd.DataFrame(rows, index=features.index, columns=["risk", "logit", "bias", "reasons"])
 
     # -- learning ----------------------------------------------------------------------------
@@ -228,6 +228,14 @@ class RiskModel:
                    reference={str(k): float(v) for k, v in data.get("reference", {}).items()},
                    source=str(data.get("source", "priors")),
                    calibration_=(float(cal[0]), float(cal[1])) if cal else None)
+
+
+def _rows_by_index(frame: pd.DataFrame) -> dict[Any, dict[str, Any]]:
+    """``frame.to_dict("index")``, several times faster (plain lists, no per-cell boxing)."""
+    cols = list(frame.columns)
+    columns = [frame[c].tolist() for c in cols]
+    return {idx: dict(zip(cols, vals, strict=True)) for idx, vals in zip(frame.index, zip(*columns, strict=True),
+                                                                           strict=True)}
 
 
 def _platt(scores: np.ndarray, y: np.ndarray) -> tuple[float, float]:

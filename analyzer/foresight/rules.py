@@ -26,7 +26,7 @@ __all__ = ["ACTIONS", "DEFAULT_SEVERITY", "RISK_KEY", "URGENT_CAUSES", "URGENT_R
 
 ACTIONS: frozenset[str] = frozenset(
     {"priority_call", "help_resource", "relevant_offer", "delivery_followup", "thank_you_referral", "win_back"})
-DEFAULT_SEVERITY: dict[str, float] = {"low": 2.0, "medium": 3.0, "high": 6.0, "critical": 12.0}
+DEFAULT_SEVERITY: dict[str, float] = {"low": 1.75, "medium": 2.5, "high": 4.0, "critical": 8.0}
 URGENT_CAUSES: tuple[str, ...] = ("churn_intent", "tone_collapse", "overdue_ticket_valuable")
 URGENT_REASON: dict[str, str] = {"churn_intent": "churn_intent", "tone_collapse": "tone_shift",
                                  "overdue_ticket_valuable": "unanswered_tickets"}
