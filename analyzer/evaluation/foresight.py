@@ -106,9 +106,9 @@ def text_core_score_fn(cache_path: str | Path | None = None) -> ScoreFn:
     with ``cache_path`` (a Parquet file) the analysed rows persist between runs and the models
     load only if a text is missing from it.
     """
-    from analyzer.evaluation.end_to_end import CachedTextFn, _default_text_fn
+    from analyzer.evaluation.text_cache import CachedTextFn, default_text_fn
 
-    cached = CachedTextFn(None, cache_path, loader=_default_text_fn)
+    cached = CachedTextFn(None, cache_path, loader=default_text_fn)
 
     def score(texts: Sequence[str]) -> np.ndarray:
         out = cached(pd.DataFrame({"text": [str(t) for t in texts]}))

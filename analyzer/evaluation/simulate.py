@@ -180,7 +180,7 @@ def _cdnow_purchases() -> pd.DataFrame:
 def fit_purchase_process(source: str = "online_retail") -> PurchaseProcess:
     """Fit BG/NBD on the real transactions of ``source`` and read its weekday profile."""
     if source == "online_retail":
-        from analyzer.evaluation.foresight import load_online_retail
+        from analyzer.evaluation.forward import load_online_retail
 
         purchases = load_online_retail()[["customer_id", "timestamp"]]
     elif source == "cdnow":

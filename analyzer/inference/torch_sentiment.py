@@ -19,6 +19,7 @@ from torch import nn
 
 from analyzer.errors import ModelNotFoundError
 from analyzer.inference.torch_encoder import Batch, TextEncoder, mean_pool, run_layers
+from analyzer.schema import SENTIMENT_LABELS
 from analyzer.text.results import (
     ARTIFACT_META,
     ARTIFACT_WEIGHTS,
@@ -26,7 +27,6 @@ from analyzer.text.results import (
     polarity_scores,
     sentiment_results,
 )
-from analyzer.training.corpora import SENTIMENT_LABELS
 
 __all__ = ["SentimentHead", "SentimentModel", "SentimentResult"]
 

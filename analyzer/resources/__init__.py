@@ -1,0 +1,3 @@
+"""Data files of the package (the default taxonomy)."""
+
+__all__: list[str] = []
