@@ -108,21 +108,32 @@ class BGNBD:
             raise ConfigError(f"BG/NBD needs at least 10 customers, 3 with repeat purchases; received "
                               f"{xs.size} customers, {int(np.count_nonzero(xs))} with repeats.")
         scale = max(float(Ts.max()), 1.0)
+        # Customers with the same (x, t_x, T) contribute the same term: fit on the distinct rows,
+        # weighted by how many customers share each (RFM summaries in days repeat a lot).
+        rows, counts = np.unique(np.column_stack([xs, txs, Ts]), axis=0, return_counts=True)
+        ux, utx, uT = rows[:, 0], rows[:, 1] / scale, rows[:, 2] / scale
+        weights = counts.astype(float) / xs.size
 
         # Optimise log-parameters (keeps them positive); alpha is fitted on a unit time scale
         # (T / max T) so all four start near 1 and the Hessian is well conditioned.
         def nll(logp: np.ndarray) -> float:
             p = np.exp(logp)
-            val = -self._loglik_terms(p, xs, txs / scale, Ts / scale).sum() / xs.size
+            val = -(weights * self._loglik_terms(p, ux, utx, uT)).sum()
             return float(val + self.penalizer * np.sum(logp**2))
 
+        # Quasi-Newton from two starts, then a simplex pass and a last quasi-Newton step from the
+        # best: the same optimum as a long simplex search on every start, several times faster.
         best: optimize.OptimizeResult | None = None
         for start in (np.zeros(4), np.log([0.5, 0.1, 0.8, 2.5])):
-            res = optimize.minimize(nll, start, method="Nelder-Mead",
-                                    options={"maxiter": 4000, "xatol": 1e-7, "fatol": 1e-10})
-            res = optimize.minimize(nll, res.x, method="L-BFGS-B")
+            res = optimize.minimize(nll, start, method="L-BFGS-B")
             if best is None or res.fun < best.fun:
                 best = res
+        assert best is not None
+        polished = optimize.minimize(nll, best.x, method="Nelder-Mead",
+                                     options={"maxiter": 600, "xatol": 1e-7, "fatol": 1e-10})
+        polished = optimize.minimize(nll, polished.x, method="L-BFGS-B")
+        if polished.fun < best.fun:
+            best = polished
         assert best is not None
         r, alpha, a, b = np.exp(best.x)
         self.params_ = BGNBDParams(float(r), float(alpha * scale), float(a), float(b))
