@@ -106,10 +106,16 @@ def test_erasure_deletes_job_results_that_hold_the_customer(client: TestClient, 
 def test_names_in_agent_notes_are_redacted(client: TestClient) -> None:
     client.put("/v1/customers/N", json={"value_tier": "vip"})
     alert_id = client.post("/v1/messages", json={"messages": churning_messages("N")}).json()["new_alerts"][0]
-    r = client.post(f"/v1/alerts/{alert_id}/acknowledge", json={"note": "llamé a Juan Pérez y no contestó"})
-    assert r.status_code == 200
-    note = client.app.state.store.feedback_of(alert_id=alert_id)[0]["note"]  # type: ignore[attr-defined]
-    assert "Juan" not in note and "Pérez" not in note and "[PERSON]" in note and "no contestó" in note
+    # The example, and names only NER finds (no cue word, not in the name lists): Spanish and English.
+    notes = {"llamé a Juan Pérez y no contestó": ("Juan", "Pérez"),
+             "Xiomara Quintanilla pidió la baja ayer": ("Xiomara", "Quintanilla"),
+             "Zbigniew Kowalczyk wants a refund": ("Zbigniew", "Kowalczyk")}
+    for note in notes:
+        assert client.post(f"/v1/alerts/{alert_id}/acknowledge", json={"note": note}).status_code == 200
+    stored = [f["note"] for f in client.app.state.store.feedback_of(alert_id=alert_id)]  # type: ignore[attr-defined]
+    assert len(stored) == 3 and all("[PERSON]" in n for n in stored), stored
+    assert not [name for names in notes.values() for name in names if any(name in n for n in stored)], stored
+    assert "no contestó" in stored[0] and "wants a refund" in stored[2]
 
 
 def test_csv_downloads_neutralise_formulas(client: TestClient) -> None:

@@ -245,7 +245,8 @@ class AlertPublic(BaseModel):
     justification: str
     justification_es: str
     justification_en: str
-    value_tier: ValueTier | None
+    value_tier: ValueTier | Literal["unknown"] | None = Field(
+        description="The customer's tier when the alert was raised; 'unknown' when none was set.")
     segment: str | None
     status: str
     status_changed_at: dt.datetime

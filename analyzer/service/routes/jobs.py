@@ -37,7 +37,13 @@ def _public(job: dict[str, Any]) -> dict[str, Any]:
             "result_url": f"/v1/jobs/{job['job_id']}/results" if job["status"] == "done" else None}
 
 
-@router.post("/v1/jobs", response_model=JobPublic, status_code=HTTP_202_ACCEPTED,
+# The file's name tells its format (see _EXTS): documented, and used by schema-driven test clients.
+_UPLOAD_ENCODING = {"requestBody": {"content": {"multipart/form-data": {"encoding": {"file": {"headers": {
+    "Content-Disposition": {"schema": {"type": "string"},
+                            "example": 'form-data; name="file"; filename="messages.csv"'}}}}}}}}
+
+
+@router.post("/v1/jobs", response_model=JobPublic, status_code=HTTP_202_ACCEPTED, openapi_extra=_UPLOAD_ENCODING,
              summary="Upload a file (CSV/TSV/JSONL/Parquet) to analyse as a background batch job")
 def create_job(request: Request, key: IngestKey, file: Annotated[UploadFile, File()],
                text_col: Column = "text", customer_col: OptionalColumn = None,
