@@ -6,6 +6,7 @@ The rebuild itself needs no torch; the tests that load it as a PyTorch model nee
 from __future__ import annotations
 
 import ctypes
+import json
 import shutil
 import subprocess
 from pathlib import Path
@@ -74,9 +75,11 @@ def test_rebuilt_folder_is_a_hugging_face_folder_written_without_torch(settings)
 
     folder = encoder_folder("e5-small", settings)
     assert {"config.json", "model.safetensors", "tokenizer.json"} <= {p.name for p in folder.iterdir()}
+    config = json.loads((folder / "config.json").read_text())
     with safe_open(str(folder / "model.safetensors"), framework="numpy") as f:
         assert f.metadata() == {"format": "pt"}
-        assert f.get_tensor("embeddings.word_embeddings.weight").shape == (250002, 384)
+        assert f.get_tensor("embeddings.word_embeddings.weight").shape == (config["vocab_size"], 384)
+        assert len(list(f.keys())) == 5 + 16 * config["num_hidden_layers"]  # embeddings + 16 per BERT layer
 
 
 @pytest.mark.requires_train
