@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from analyzer.errors import ConfigError, NotFittedError
-from analyzer.text.themes import Taxonomy, Theme, ThemeClassifier, best_span, complaint_fallback, load_taxonomy
+from analyzer.text.theme_heads import ThemeRules, agree_with_sentiment
+from analyzer.text.themes import Taxonomy, Theme, ThemeClassifier, best_span, load_taxonomy
 
 DEFAULT_THEMES = {"delivery_delay", "cancellation_by_company", "lost_damaged_item", "refund_return", "billing_price",
                   "product_quality", "support_responsiveness", "staff_attitude", "app_web_error", "account_access",
@@ -116,18 +117,37 @@ def test_single_label_selects_C_by_cross_validation_and_uses_seeds():
     assert clf.predict(np.eye(8)[2:3])[0] == ["r"]
 
 
-def test_complaint_fallback_reports_likely_complaint_themes_of_negative_messages():
+def test_complaint_fallback_reports_likely_causes_of_negative_messages():
+    """The default model's rules (ThemeRules()): a negative message with no cause over its threshold
+    gets the causes at least as likely as not, two at most; praise and churn intent are never causes."""
     tax = load_taxonomy()
     ids = tax.ids
-    k = {t: ids.index(t) for t in ("delivery_delay", "lost_damaged_item", "billing_price", "praise")}
-    p = np.full((4, len(ids)), 0.1)
-    p[0, [k["praise"], k["delivery_delay"], k["lost_damaged_item"], k["billing_price"]]] = [0.9, 0.7, 0.6, 0.55]
+    k = {t: ids.index(t) for t in ("delivery_delay", "lost_damaged_item", "billing_price", "praise", "churn_intent")}
+    p = np.full((5, len(ids)), 0.1)
+    p[0, [k["praise"], k["delivery_delay"], k["lost_damaged_item"], k["billing_price"]]] = [0.95, 0.7, 0.6, 0.55]
+    p[0, k["churn_intent"]] = 0.99
     p[1, k["delivery_delay"]] = 0.4  # nothing at least as likely as not: no theme
     p[2, k["delivery_delay"]] = 0.8  # not negative: left alone
-    p[3, k["billing_price"]] = 0.9  # already has a theme: left alone
+    p[3, k["billing_price"]] = 0.9  # already has a cause: left alone
+    p[4, k["delivery_delay"]] = 0.6  # churn intent is not a cause: the cause is added
     negative, positive = [0.8, 0.1, 0.1], [0.1, 0.1, 0.8]
-    sentiment = np.array([negative, negative, positive, negative])
-    found: list[list[str]] = [[], [], [], ["account_access"]]
-    complaint_fallback(tax, found, p, sentiment)
-    # praise is never a complaint; at most the two most likely complaint themes
-    assert found == [["delivery_delay", "lost_damaged_item"], [], [], ["account_access"]]
+    sentiment = np.array([negative, negative, positive, negative, negative])
+    found: list[list[str]] = [[], [], [], ["account_access"], ["churn_intent"]]
+    agree_with_sentiment(ids, found, p, sentiment, [ThemeRules()] * 5)
+    assert found == [["delivery_delay", "lost_damaged_item"], [], [], ["account_access"],
+                     ["churn_intent", "delivery_delay"]]
+
+
+def test_negative_messages_keep_praise_only_when_they_really_praise():
+    ids = load_taxonomy().ids
+    kp = ids.index("praise")
+    p = np.full((3, len(ids)), 0.1)
+    p[:, kp] = [0.6, 0.97, 0.6]
+    sentiment = np.array([[0.8, 0.1, 0.1], [0.8, 0.1, 0.1], [0.1, 0.2, 0.7]])
+    found: list[list[str]] = [["praise"], ["praise"], ["praise"]]
+    agree_with_sentiment(ids, found, p, sentiment, [ThemeRules(praise_gate=0.9, fallback=None)] * 3)
+    # a complaint with a lukewarm praise score loses it; strong praise and positive messages keep it
+    assert found == [[], ["praise"], ["praise"]]
+    found = [["praise"]]
+    agree_with_sentiment(ids, found, p[:1], sentiment[:1], [ThemeRules(praise_gate=None, fallback=None)])
+    assert found == [["praise"]]

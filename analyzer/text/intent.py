@@ -220,11 +220,13 @@ class ChurnIntentDetector:
         self.model_threshold = model_threshold
 
     def detect_one(self, text: str, model_probability: float | None = None,
-                   model_span: tuple[int, int] | None = None) -> IntentMatch | None:
+                   model_span: tuple[int, int] | None = None, *,
+                   model_threshold: float | None = None) -> IntentMatch | None:
         """The churn intent of one text, or None.
 
         ``model_probability`` is the learnt score of the text (the ``churn_intent`` theme's
-        probability) and ``model_span`` the character span its evidence points to.
+        probability) and ``model_span`` the character span its evidence points to;
+        ``model_threshold`` overrides :attr:`model_threshold` for this text (a language's own head).
         """
         text = text or ""
         cue = find_churn_cue(text)
@@ -233,7 +235,8 @@ class ChurnIntentDetector:
             family, start, end = cue
             return IntentMatch(CHURN_INTENT, max(self.pattern_probability, p_model), text[start:end], start, end,
                                "pattern", family)
-        if self.model_threshold is not None and p_model >= self.model_threshold:
+        threshold = self.model_threshold if model_threshold is None else model_threshold
+        if threshold is not None and model_probability is not None and p_model >= threshold:
             start, end = model_span or (0, len(text))
             return IntentMatch(CHURN_INTENT, p_model, text[start:end].strip(), start, end, "model", "model")
         return None

@@ -13,6 +13,7 @@ import re
 import threading
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from analyzer.errors import ConfigError
 from analyzer.inference.backends import Backend, TokenBatch, load_backend, mean_pool_np, token_batches
 from analyzer.schema import ANALYSED_COLUMNS, MESSAGE_INPUT_COLUMNS
 from analyzer.settings import Settings, get_settings
+from analyzer.text.intent import CHURN_INTENT, ChurnIntentDetector, IntentMatch
 from analyzer.text.results import (
     MessageAnalysis,
     SentenceSentiment,
@@ -30,7 +32,8 @@ from analyzer.text.results import (
     calibrated_probabilities,
     sentiment_results,
 )
-from analyzer.text.themes import Taxonomy, ThemeClassifier, best_span, complaint_fallback, load_taxonomy
+from analyzer.text.theme_heads import LanguageHead, ThemeRules, agree_with_sentiment, load_language_heads
+from analyzer.text.themes import Taxonomy, ThemeClassifier, best_span, load_taxonomy
 from analyzer.text.tokens import truncate
 from analyzer.text.tokens import windows as cut_windows
 
@@ -45,6 +48,20 @@ OUTPUT_COLUMNS: tuple[str, ...] = tuple(
 _MULTI_SENTENCE = re.compile(r"[.!?…]+[\"')\]]*\s+\S|\n\s*\S")
 
 
+@dataclass
+class _Pass:
+    """What one pass over some texts keeps: per text its sentiment, theme embedding and norm; per
+    window its token offsets, owner text and tokens' projections on the theme weights."""
+
+    probs: np.ndarray
+    emb: np.ndarray
+    norms: np.ndarray
+    offsets: list[list[tuple[int, int]]]
+    owner: np.ndarray
+    total_weight: np.ndarray
+    win_proj: list[np.ndarray]
+
+
 class TextAnalyzer:
     """Holds the loaded models; analyse lists of texts or DataFrames with the same results.
 
@@ -53,9 +70,17 @@ class TextAnalyzer:
     """
 
     def __init__(self, backend: Backend, themes: ThemeClassifier,
-                 *, settings: Settings, sentence_level: bool = True, use_ner: bool = True) -> None:
+                 *, settings: Settings, heads: dict[str, LanguageHead] | None = None,
+                 intent: ChurnIntentDetector | None = None, sentence_level: bool = True,
+                 use_ner: bool = True) -> None:
         self.backend = backend
         self.themes = themes
+        # Language heads (themes_<lang>.npz): the themes of messages in their language; the
+        # default model scores the others. The churn detector decides the churn_intent theme.
+        self.heads = dict(heads or {}) if themes.multi_label else {}
+        self.intent = intent or ChurnIntentDetector()
+        meta_rules = getattr(themes, "meta", {}).get("rules")
+        self.default_rules = ThemeRules(**meta_rules) if meta_rules else ThemeRules()
         # Every stage reads its options from here (batch sizes, token limits, theme thresholds,
         # language candidates and threshold), never from the process settings.
         self.settings = settings
@@ -117,6 +142,20 @@ class TextAnalyzer:
             out[batch.index] = self._calibrated(self.backend.forward(batch, base=False).logits)
         return out
 
+    def embed_messages(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Sentiment probabilities ``[n, 3]`` and theme embeddings ``[n, dim]``, exactly as :meth:`analyze`
+        computes them (windows of the sentiment model's length, token-weighted). The texts are used
+        as given: redact them first (:func:`analyzer.text.pii.redact_batch`) to match :meth:`analyze`."""
+        fp = self._forward(list(texts), np.zeros((self.backend.dim, 0), np.float32))
+        return fp.probs, fp.emb
+
+    def head_for(self, lang: str) -> LanguageHead | None:
+        """The language head that scores the themes of messages in ``lang`` (None: the default model)."""
+        for head in self.heads.values():
+            if lang in head.serves:
+                return head
+        return None
+
     # -- stages ----------------------------------------------------------
     def _token_ids(self, texts: Sequence[str]) -> list[list[int]]:
         """Token ids of whole texts (one window, truncated at ``Settings.max_tokens``)."""
@@ -148,7 +187,7 @@ class TextAnalyzer:
         # (PyTorch runs one forward at a time with its own thread pool: there it stays sequential.)
         side = self.sentence_level and self.backend.concurrent
         pending = _side_pool().submit(self._sentence_sentiment, clean, lang_list) if side else None
-        probs, theme_matches = self._encode_messages(clean)
+        probs, theme_matches = self._encode_messages(clean, lang_list)
         if not self.sentence_level:
             sentences: list[list[SentenceSentiment]] = [[] for _ in clean]
         elif pending is not None:
@@ -162,11 +201,12 @@ class TextAnalyzer:
             for i in range(len(texts))
         ]
 
-    def _encode_messages(self, texts: list[str]) -> tuple[np.ndarray, list[list[ThemeMatch]]]:
+    def _forward(self, texts: list[str], theme_w: np.ndarray) -> _Pass:
         """One pass: shared trunk, then the sentiment branch and the base branch (themes).
 
         A text longer than the encoder's window is cut into consecutive windows; its sentiment
-        and its theme embedding are the token-weighted means over its windows.
+        and its theme embedding are the token-weighted means over its windows. Per token, only its
+        projection on the columns of ``theme_w`` is kept (the evidence spans need nothing else).
         """
         be = self.backend
         encodings = be.tokenizer.encode_batch([be.prefix + t for t in texts])
@@ -174,9 +214,6 @@ class TextAnalyzer:
         n_win = len(windows)
         win_probs = np.zeros((n_win, 3), dtype=np.float32)
         win_pooled = np.zeros((n_win, be.dim), dtype=np.float32)
-        # Per token, only its projection on each theme's weights is kept (the evidence spans need
-        # nothing else): [tokens, themes] instead of [tokens, 384] hidden states held for a chunk.
-        theme_w = self.themes.weights_.T
         win_proj: list[np.ndarray] = [np.zeros((0, theme_w.shape[1]), np.float32)] * n_win
         for batch in self._batches([e.ids for _, e in windows]):
             fwd = be.forward(batch)
@@ -187,36 +224,95 @@ class TextAnalyzer:
             for row, w in enumerate(batch.index):
                 win_proj[w] = proj[row, : batch.lengths[row]].copy()
 
-        owner = np.array([i for i, _ in windows])
+        owner = np.array([i for i, _ in windows], dtype=int)
         weight = np.array([len(e.ids) for _, e in windows], dtype=np.float32)
         probs = np.zeros((len(texts), 3), dtype=np.float32)
         pooled = np.zeros((len(texts), be.dim), dtype=np.float32)
         np.add.at(probs, owner, win_probs * weight[:, None])
         np.add.at(pooled, owner, win_pooled * weight[:, None])
-        probs /= probs.sum(1, keepdims=True)
+        probs /= probs.sum(1, keepdims=True).clip(min=1e-9)
         norms = np.linalg.norm(pooled, axis=1, keepdims=True).clip(min=1e-9)
-        emb = pooled / norms
-        p = self.themes.predict_proba(emb)
-        found = self.themes.decide(p, self.settings.theme_threshold_scale)
-        complaint_fallback(self.taxonomy, found, p, probs)
         total_weight = np.bincount(owner, weights=weight, minlength=len(texts))
+        return _Pass(probs, pooled / norms, norms[:, 0], [w.offsets for _, w in windows], owner, total_weight,
+                     win_proj)
+
+    def _encode_messages(self, texts: list[str], langs: Sequence[str] | None = None
+                         ) -> tuple[np.ndarray, list[list[ThemeMatch]]]:
+        """Sentiment and themes of (redacted) texts: scores of the default model or of the text's
+        language head, thresholds, the churn-intent detector, then the sentiment-agreement rules."""
+        ids, K = self.taxonomy.ids, len(self.taxonomy.ids)
+        heads = list(self.heads.values())
+        fp = self._forward(texts, np.vstack([self.themes.weights_, *(h.weights_ for h in heads)]).T)
+        route = np.array([heads.index(h) if (h := self.head_for(lang)) is not None else -1
+                          for lang in (langs or ["und"] * len(texts))], dtype=int)
+        z = self.themes.logits(fp.emb)
+        thr = np.tile(np.asarray(self.themes.threshold_, dtype=float), (len(texts), 1))
+        from_head = np.zeros((len(texts), K), bool)
+        for j, head in enumerate(heads):
+            rows = np.flatnonzero(route == j)
+            if len(rows):
+                zh = head.logits(fp.emb[rows], [texts[i] for i in rows])
+                ok = ~np.isnan(zh)
+                z[rows] = np.where(ok, zh, z[rows])
+                thr[rows] = np.where(ok, head.threshold_, thr[rows])
+                from_head[rows] = ok
+        p = self.themes.probabilities(z)
+        if self.themes.multi_label:
+            cut = np.clip(thr * self.settings.theme_threshold_scale, 0.0, 0.999)
+            found = [[ids[k] for k in np.flatnonzero(p[i] >= cut[i])] for i in range(len(texts))]
+        else:
+            found = self.themes.decide(p)
+        intents = self._churn_intents(texts, found, p, route, heads)
+        rules = [heads[j].rules_ if j >= 0 else self.default_rules for j in route]
+        if self.themes.multi_label:
+            agree_with_sentiment(ids, found, p, fp.probs, rules)
         matches: list[list[ThemeMatch]] = [[] for _ in texts]
         for i, theme_ids in enumerate(found):
+            shares: dict[int, np.ndarray] = {}  # lexical shares per window of this text
             for tid in theme_ids:
-                k = self.taxonomy.ids.index(tid)
+                k = ids.index(tid)
+                cue = intents[i]
+                if tid == CHURN_INTENT and cue is not None and cue.source == "pattern":
+                    matches[i].append(ThemeMatch(tid, cue.probability, cue.evidence, cue.start, cue.end))
+                    continue
+                row_head: LanguageHead | None = heads[route[i]] if from_head[i, k] else None
+                col = k + K * (1 + route[i]) if row_head is not None else k
+                scale = float(row_head.embedding_scale()[k]) if row_head is not None else 1.0
                 best: ThemeMatch | None = None
                 best_logit = -np.inf
-                for w in np.flatnonzero(owner == i):
+                for w in np.flatnonzero(fp.owner == i).tolist():
                     # Per-token share of the theme's logit: pooling is a (weighted) mean, so
-                    # w_k·h_t / (total tokens · |pooled|) sums exactly to the logit minus the bias.
-                    contrib = win_proj[w][:, k] / (total_weight[i] * float(norms[i, 0]))
-                    m = self._evidence(texts[i], windows[w][1].offsets, contrib, tid, float(p[i, k]))
+                    # w_k·h_t / (total tokens · |pooled|) sums exactly to the logit minus the bias;
+                    # a language head adds its lexical model's share of each word to the word's tokens.
+                    contrib = scale * fp.win_proj[w][:, col] / (fp.total_weight[i] * float(fp.norms[i]))
+                    if row_head is not None:
+                        if w not in shares:
+                            shares[w] = row_head.lexical_token_shares(texts[i], fp.offsets[w], len(self.backend.prefix))
+                        contrib = contrib + shares[w][:, k]
+                    m = self._evidence(texts[i], fp.offsets[w], contrib, tid, float(p[i, k]))
                     if contrib.sum() > best_logit:
                         best, best_logit = m, float(contrib.sum())
                 if best is not None:
                     matches[i].append(best)
             matches[i].sort(key=lambda m: -m.probability)
-        return probs, matches
+        return fp.probs, matches
+
+    def _churn_intents(self, texts: list[str], found: list[list[str]], p: np.ndarray, route: np.ndarray,
+                       heads: list[LanguageHead]) -> list[IntentMatch | None]:
+        """The churn detector decides the churn_intent theme (in place in ``found``): its cues, or the
+        language head's churn score above the head's own threshold."""
+        if CHURN_INTENT not in self.taxonomy.ids or not self.themes.multi_label:
+            return [None] * len(texts)
+        kc = self.taxonomy.ids.index(CHURN_INTENT)
+        out: list[IntentMatch | None] = []
+        for i, text in enumerate(texts):
+            head = heads[route[i]] if route[i] >= 0 else None
+            learnt = head is not None and head.churn_threshold_ is not None
+            m = self.intent.detect_one(text, float(p[i, kc]) if learnt else None,
+                                       model_threshold=head.churn_threshold_ if head is not None else None)
+            found[i] = [t for t in found[i] if t != CHURN_INTENT] + ([CHURN_INTENT] if m is not None else [])
+            out.append(m)
+        return out
 
     def _evidence(self, text: str, offsets: list[tuple[int, int]], contrib: np.ndarray, theme_id: str,
                   probability: float) -> ThemeMatch:
@@ -261,7 +357,8 @@ _SIDE_POOL: ThreadPoolExecutor | None = None
 _UNRELATED_FIELDS = frozenset({
     "chunk_rows", "max_text_chars", "datasets_dir",
     "data_dir", "database_url", "bootstrap_api_key", "cors_origins", "max_body_bytes", "max_upload_bytes",
-    "max_batch_items", "retention_days", "alert_window_days", "alert_clock", "alert_lang",
+    "max_batch_items", "retention_days", "alert_clock", "alert_lang", "rules", "foresight_model",
+    "sweep_interval_s", "refit_interval_s", "worker_poll_s",
 })
 
 
@@ -298,7 +395,8 @@ def load_analyzer(settings: Settings | None = None, *, taxonomy: str | Path | No
             backend = load_backend(settings)
             tax = load_taxonomy(taxonomy or settings.taxonomy)
             themes = ThemeClassifier.load(settings.models_dir / "themes", tax)
-            analyzer = TextAnalyzer(backend, themes, settings=settings)
+            heads = load_language_heads(settings.models_dir / "themes", tax.ids)
+            analyzer = TextAnalyzer(backend, themes, settings=settings, heads=heads)
             missing = [t for k, t in enumerate(tax.themes) if not themes.trained_[k]]
             if missing:
                 # User-added themes: prototypes from their descriptions and examples.

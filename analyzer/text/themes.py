@@ -21,7 +21,7 @@ import yaml
 
 from analyzer.errors import ConfigError, ModelNotFoundError, NotFittedError
 
-__all__ = ["Taxonomy", "Theme", "ThemeClassifier", "best_span", "complaint_fallback", "load_taxonomy"]
+__all__ = ["Taxonomy", "Theme", "ThemeClassifier", "best_span", "load_taxonomy"]
 
 ARTIFACT = "themes.npz"
 ARTIFACT_META = "themes.json"
@@ -231,7 +231,10 @@ class ThemeClassifier:
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         """``[n, n_themes]``: independent probabilities (multi-label) or a softmax (single-label)."""
-        z = self.logits(X)
+        return self.probabilities(self.logits(X))
+
+    def probabilities(self, z: np.ndarray) -> np.ndarray:
+        """Probabilities from logits ``[n, n_themes]``: sigmoids (multi-label) or a softmax (single-label)."""
         if self.multi_label:
             return np.asarray(1.0 / (1.0 + np.exp(-z)))
         z = z - z.max(1, keepdims=True)
@@ -280,27 +283,6 @@ class ThemeClassifier:
                 clf.threshold_[k], clf.trained_[k] = z["threshold"][i], True
         clf.meta = meta  # type: ignore[attr-defined]
         return clf
-
-
-def complaint_fallback(taxonomy: Taxonomy, found: list[list[str]], p: np.ndarray, sentiment: np.ndarray) -> None:
-    """A negative message with no theme over its threshold gets its likely complaint themes (in place).
-
-    ``found`` holds the theme ids decided per message (:meth:`ThemeClassifier.decide`), ``p`` the
-    theme probabilities ``[n, n_themes]`` and ``sentiment`` the sentiment probabilities ``[n, 3]``
-    (negative first). Thresholds are fitted on mostly English data, where scores run higher than
-    in Spanish; a complaint nearly always has a cause, so the complaint themes that are at least as
-    likely as not (p >= 0.5) are reported, at most the two most likely (close calls such as a broken
-    suitcase that is also late are reported as both, not decided by a rounding difference).
-    """
-    ids = taxonomy.ids
-    complaint = np.array([t != "praise" for t in ids])
-    if not complaint.any():
-        return
-    for i, themes in enumerate(found):
-        if themes or int(np.argmax(sentiment[i])) != 0:
-            continue
-        scores = np.where(complaint, p[i], -1.0)
-        themes.extend(ids[k] for k in np.argsort(-scores)[:2] if scores[k] >= 0.5)
 
 
 def _select_C(X: np.ndarray, y: np.ndarray, grid: Sequence[float]) -> float:

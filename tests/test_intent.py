@@ -1,0 +1,127 @@
+"""Churn-intent detector: bilingual cues, negation, hard negatives, evidence spans, the learnt score."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from analyzer.errors import ConfigError
+from analyzer.text.intent import CHURN_INTENT, CUE_FAMILIES, ChurnIntentDetector, IntentMatch, find_churn_cue
+
+LEAVING = [
+    # the forms the issue names
+    ("Me doy de baja, esto es una vergüenza", "leave_service"),
+    ("Nunca más vuelo con [HANDLE]", "never_again"),
+    ("Me paso a [HANDLE] desde mañana", "switch"),
+    ("Me paso a Vodafone, adiós", "switch"),
+    ("Os dejo, ya no aguanto más", "leave_service"),
+    ("Please cancel my account, I'm done", "leave_service"),
+    ("Switching to Delta after this mess", "switch"),
+    # more of the same families
+    ("Quiero darme de baja de la línea", "leave_service"),
+    ("Cancelad mi suscripción ya", "leave_service"),
+    ("No vuelvo a volar con vosotros", "never_again"),
+    ("Jamás volveré a comprar aquí", "never_again"),
+    ("A partir de ahora con [HANDLE]", "switch"),
+    ("No viajéis con esta compañía", "warn_others"),
+    ("Habéis perdido un cliente", "lost_customer"),
+    ("I will never fly United again", "never_again"),
+    ("This is the last time I fly with you", "never_again"),
+    ("Taking my business elsewhere", "switch"),
+    ("You just lost a customer", "lost_customer"),
+    ("How do I close my account?", "leave_service"),
+    ("DO NOT FLY [HANDLE]", "warn_others"),
+]
+
+NOT_LEAVING = [
+    "No me voy a dar de baja, tranquilos",  # negated
+    "I'm not switching to Delta, don't worry",  # negated
+    "Can I cancel my flight and get a refund?",  # a booking, not the relationship
+    "Please cancel the transfer I made by mistake",
+    "Can I switch my seat for Sunday?",
+    "Me cambio de asiento si hay sitio",
+    "Nunca me contestan al teléfono",  # "never" without leaving
+    "I've never had this many issues with any other airline",
+    "Me voy a Frankfurt el día 31",  # going somewhere, not leaving the company
+    "Gracias, todo perfecto",
+]
+
+
+@pytest.mark.parametrize(("text", "family"), LEAVING)
+def test_cues_find_leaving_in_spanish_and_english(text: str, family: str) -> None:
+    cue = find_churn_cue(text)
+    assert cue is not None, text
+    assert cue[0] == family
+    assert family in CUE_FAMILIES
+
+
+@pytest.mark.parametrize("text", NOT_LEAVING)
+def test_negated_and_look_alike_phrases_do_not_fire(text: str) -> None:
+    assert find_churn_cue(text) is None, (text, find_churn_cue(text))
+
+
+def test_match_carries_its_evidence_span() -> None:
+    text = "[HANDLE] otra vez sin maleta. Nunca más vuelo con ustedes."
+    m = ChurnIntentDetector().detect_one(text)
+    assert isinstance(m, IntentMatch)
+    assert (m.intent, m.source, m.cue) == (CHURN_INTENT, "pattern", "never_again")
+    assert m.evidence == text[m.start:m.end]
+    assert m.evidence.lower().startswith("nunca m")
+    assert m.probability == pytest.approx(0.9)
+
+
+def test_learnt_score_fires_alone_only_above_its_threshold() -> None:
+    text = "Estoy harto de esta compañía, se acabaron las vacaciones con ellos"
+    assert find_churn_cue(text) is None
+    cues_only = ChurnIntentDetector()
+    assert cues_only.detect_one(text, 0.99) is None  # no threshold: the score alone never fires
+    det = ChurnIntentDetector(model_threshold=0.8)
+    assert det.detect_one(text, 0.5) is None
+    m = det.detect_one(text, 0.85, (0, 24))
+    assert m is not None and m.source == "model" and m.evidence == text[:24].strip()
+    # a per-call threshold (a language head's own) overrides the detector's
+    assert det.detect_one(text, 0.85, model_threshold=0.9) is None
+    # with a cue, the reported probability is at least the cue's
+    assert det.detect_one("Me doy de baja", 0.97).probability == pytest.approx(0.97)  # type: ignore[union-attr]
+
+
+def test_batch_detection_and_errors() -> None:
+    det = ChurnIntentDetector()
+    got = det.detect(["Me doy de baja", "Todo bien", ""])
+    assert [m is not None for m in got] == [True, False, False]
+    with pytest.raises(ConfigError, match="list of texts"):
+        det.detect("Me doy de baja")  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="one value per text"):
+        det.detect(["a", "b"], [0.1])
+    with pytest.raises(ConfigError, match="pattern_probability"):
+        ChurnIntentDetector(pattern_probability=0.0)
+    with pytest.raises(ConfigError, match="model_threshold"):
+        ChurnIntentDetector(model_threshold=1.5)
+
+
+def test_importing_the_detector_loads_no_model_and_no_torch() -> None:
+    code = ("import sys, analyzer.text.intent as i; i.find_churn_cue('nunca más'); "
+            "print('torch' in sys.modules, 'onnxruntime' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["False", "False"]
+
+
+@pytest.mark.requires_datasets("banking77", "es_airline_reasons")
+def test_cues_on_the_training_data_they_were_written_from() -> None:
+    """Regression guard on train splits (never the evaluation parts): BANKING77 account closing and
+    the Spanish churn_intent labels of es_airline_reasons train."""
+    from analyzer.training import corpora as data
+
+    b77 = data.load_banking77("train")
+    fired = np.array([find_churn_cue(t) is not None for t in b77["text"]])
+    gold = (b77["label"] == "terminate_account").to_numpy()
+    assert (fired & gold).sum() / gold.sum() >= 0.9
+    assert (fired & gold).sum() / fired.sum() >= 0.9
+    es = data.load_es_reasons("train")
+    fired = np.array([find_churn_cue(t) is not None for t in es["text"]])
+    gold = np.array([CHURN_INTENT in t for t in es["themes"]])
+    assert (fired & gold).sum() / fired.sum() >= 0.7
+    assert (fired & gold).sum() / gold.sum() >= 0.5
