@@ -30,7 +30,7 @@ from schemathesis.checks import not_a_server_error  # noqa: E402  (after the imp
 MAX_EXAMPLES = 15
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.requires_postgres)])
 def api_schema(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Any:
     url = None
     if request.param == "postgresql":

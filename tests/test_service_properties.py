@@ -89,7 +89,7 @@ def _record(name: str, status: int) -> None:
 # --------------------------------------------------------------------------- one app per database
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.requires_postgres)])
 def api(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient, str]]:
     url = None
     if request.param == "postgresql":
