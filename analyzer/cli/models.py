@@ -100,7 +100,7 @@ def train_themes(
 def evaluate(
     output: Annotated[Path | None, typer.Option("--out", help="Also write the table as JSON here.")] = None,
     only: Annotated[list[str] | None, typer.Option(
-        "--only", help="Parts to run: sentiment, themes, banking77, langid, pii (repeatable).")] = None,
+        "--only", help="Parts to run: sentiment, themes, churn, banking77, langid, pii (repeatable).")] = None,
 ) -> None:
     """Print the metrics table of the model cards, computed on the public evaluation splits.
 
@@ -108,10 +108,10 @@ def evaluate(
 
         darkfeedback evaluate --only sentiment --only themes
     """
-    from analyzer.evaluation.text import evaluate_all
+    from analyzer.evaluation.text import DEFAULT_PARTS, PER_THEME, evaluate_all
     from analyzer.text.pipeline import load_analyzer
 
-    parts = tuple(only) if only else ("sentiment", "themes", "banking77", "langid", "pii")
+    parts = tuple(only) if only else DEFAULT_PARTS
     try:
         table_df = evaluate_all(load_analyzer(), parts=parts, log=err.print)
     except AnalyzerError as exc:
@@ -119,13 +119,26 @@ def evaluate(
     table = Table(title="darkfeedback evaluate", title_justify="left")
     for col in ("task", "dataset", "metric", "value", "target", "met", "n"):
         table.add_column(col, justify="right" if col in ("value", "target", "n") else "left")
-    for rec in table_df.to_dict("records"):
+    per_theme = table_df[table_df["task"] == PER_THEME] if "task" in table_df else table_df.iloc[:0]
+    for rec in table_df[table_df["task"] != PER_THEME].to_dict("records") if len(table_df) else []:
         met = rec.get("met")
         mark = "" if met is None or met != met else ("yes" if met else "NO")
         target = rec.get("target")
         table.add_row(str(rec["task"]), escape(str(rec["dataset"])), str(rec["metric"]), f"{rec['value']:.3f}",
                       "" if target is None or target != target else f"{target:.2f}", mark, str(rec["n"]))
     out.print(table)
+    if len(per_theme):
+        # Per-theme precision / recall / F1, one column group per dataset (Spanish next to English).
+        datasets = list(dict.fromkeys(per_theme["dataset"]))
+        themes = Table(title="themes per theme: precision / recall / F1 (n)", title_justify="left")
+        themes.add_column("theme")
+        for name in datasets:
+            themes.add_column(escape(str(name)), justify="right")
+        cells = {(r["dataset"], r["theme"]): f"{r['precision']:.2f} / {r['recall']:.2f} / {r['value']:.2f} ({r['n']})"
+                 for r in per_theme.to_dict("records")}
+        for theme in dict.fromkeys(per_theme["theme"]):
+            themes.add_row(str(theme), *(cells.get((name, theme), "") for name in datasets))
+        out.print(themes)
     if output:
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(json.dumps(table_df.to_dict("records"), indent=2, default=str) + "\n")

@@ -19,6 +19,7 @@ __all__ = [
     "load_banking77",
     "load_en_airline",
     "load_es_airline",
+    "load_es_reasons",
     "load_evomsa_es",
     "load_opener_es",
     "load_sfu_es",
@@ -41,9 +42,19 @@ def _root(datasets_dir: Path | None) -> Path:
 
 def load_es_airline(split: str, datasets_dir: Path | None = None) -> pd.DataFrame:
     """Spanish airline tweets; ``split`` is ``train`` or ``public_eval``."""
-    df = pd.read_csv(_root(datasets_dir) / "es_airline_tweets" / f"{split}.csv")
+    df = pd.read_csv(_root(datasets_dir) / "es_airline_tweets" / f"{split}.csv", dtype={"tweet_id": str})
     return pd.DataFrame({"text": df["text"].astype(str), "label": df["airline_sentiment"], "lang": "es",
-                         "source": "es_airline_tweets"})
+                         "source": "es_airline_tweets", "tweet_id": df["tweet_id"]})
+
+
+def load_es_reasons(split: str, datasets_dir: Path | None = None) -> pd.DataFrame:
+    """Spanish airline tweets with the product's complaint-theme ids (multi-label; ``split`` is
+    ``train`` or ``public_eval``): ``themes`` is a list of theme ids, empty when the tweet has none."""
+    df = pd.read_csv(_root(datasets_dir) / "es_airline_reasons" / f"{split}.csv", dtype={"tweet_id": str})
+    themes = [[t for t in str(s).split(";") if t] if isinstance(s, str) else [] for s in df["themes"]]
+    return pd.DataFrame({"text": df["text"].astype(str), "themes": themes, "label": df["airline_sentiment"],
+                         "confidence": df["confidence"], "tweet_id": df["tweet_id"], "lang": "es",
+                         "source": "es_airline_reasons"})
 
 
 def load_en_airline(split: str, datasets_dir: Path | None = None) -> pd.DataFrame:
@@ -51,7 +62,8 @@ def load_en_airline(split: str, datasets_dir: Path | None = None) -> pd.DataFram
     df = pd.read_csv(_root(datasets_dir) / "en_airline_tweets" / f"{split}.csv")
     return pd.DataFrame({"text": df["text"].astype(str), "label": df["airline_sentiment"], "lang": "en",
                          "source": "en_airline_tweets", "reason": df["negativereason"].fillna(""),
-                         "customer": df["name"].astype(str), "created": df["tweet_created"]})
+                         "customer": df["name"].astype(str), "created": df["tweet_created"],
+                         "unit_id": df["_unit_id"].astype(str)})
 
 
 def load_opener_es(split: str, datasets_dir: Path | None = None) -> pd.DataFrame:

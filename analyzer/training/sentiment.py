@@ -20,12 +20,13 @@ from sklearn.metrics import f1_score
 from sklearn.model_selection import train_test_split
 from torch import nn
 
-from analyzer.inference.torch_encoder import TextEncoder
+from analyzer.inference.torch_encoder import TextEncoder, mean_pool, run_layers
 from analyzer.inference.torch_sentiment import SentimentModel
 from analyzer.training import corpora as data
 from analyzer.training.corpora import SENTIMENT_LABELS
 
-__all__ = ["TrainConfig", "default_training_data", "fit_temperature", "train_sentiment"]
+__all__ = ["TrainConfig", "add_theme_labels", "cache_trunk", "default_training_data", "fit_temperature",
+           "train_sentiment"]
 
 
 @dataclass
@@ -39,6 +40,10 @@ class TrainConfig:
     max_tokens: int = 64
     val_fraction: float = 0.1
     seed: int = 0
+    # Multi-task: weight of an auxiliary complaint-theme loss (binary cross-entropy of a linear layer
+    # on the same pooled states, on the rows that have theme labels); 0 = sentiment only. The
+    # auxiliary layer is dropped after training: the artifact and its inference are unchanged.
+    theme_weight: float = 0.0
 
 
 def default_training_data(*, redact: bool = True) -> pd.DataFrame:
@@ -64,6 +69,27 @@ def default_training_data(*, redact: bool = True) -> pd.DataFrame:
 
         df["text"] = [r.text for r in redact_batch(df["text"].tolist(), df["lang"].tolist())]
     return df
+
+
+def add_theme_labels(train: pd.DataFrame, theme_ids: list[str]) -> pd.DataFrame:
+    """A ``themes`` column for multi-task training: the complaint themes of the es_airline_reasons
+    ``train`` tweets and of the English negatives with a mapped reason (lists of ids), None elsewhere.
+
+    Matched on the raw text of each source, so call it on ``default_training_data(redact=False)``.
+    """
+    from analyzer.training.themes import AIRLINE_REASON_TO_THEME
+
+    known = set(theme_ids)
+    es = data.load_es_reasons("train")
+    by_text: dict[str, list[str]] = {t: [x for x in th if x in known] for t, th in zip(es["text"], es["themes"],
+                                                                                        strict=True)}
+    en = data.load_en_airline("train")
+    neg = en[(en["label"] == "negative") & en["reason"].isin(list(AIRLINE_REASON_TO_THEME))]
+    for t, r in zip(neg["text"], neg["reason"], strict=True):
+        by_text.setdefault(t, [AIRLINE_REASON_TO_THEME[r]])
+    out = train.copy()
+    out["themes"] = [by_text.get(t) for t in out["text"]]
+    return out
 
 
 def _cache_trunk(encoder: TextEncoder, texts: list[str], start_layer: int, max_tokens: int,
@@ -134,8 +160,17 @@ def fit_temperature(logits: torch.Tensor, labels: torch.Tensor) -> float:
     return float(log_t.exp().item())
 
 
+def cache_trunk(encoder: TextEncoder, texts: list[str], config: TrainConfig | None = None, *,
+                log: Callable[[str], None] = print) -> list[torch.Tensor]:
+    """The frozen layers' outputs (fp16) of ``texts``: pass them to :func:`train_sentiment` as ``states``
+    to train several models on the same data without recomputing them."""
+    cfg = config or TrainConfig()
+    return _cache_trunk(encoder, texts, cfg.start_layer, cfg.max_tokens, log)
+
+
 def train_sentiment(encoder: TextEncoder, train: pd.DataFrame, config: TrainConfig | None = None, *,
-                    log: Callable[[str], None] = print) -> tuple[SentimentModel, dict]:
+                    log: Callable[[str], None] = print,
+                    states: list[torch.Tensor] | None = None) -> tuple[SentimentModel, dict]:
     """Fine-tune a sentiment head; returns the model and its held-out validation metrics."""
     cfg = config or TrainConfig()
     torch.manual_seed(cfg.seed)
@@ -146,7 +181,8 @@ def train_sentiment(encoder: TextEncoder, train: pd.DataFrame, config: TrainConf
     tr_idx, va_idx = train_test_split(np.arange(len(train)), test_size=cfg.val_fraction,
                                       random_state=cfg.seed, stratify=strata)
     log(f"training rows {len(tr_idx)}, validation rows {len(va_idx)}")
-    states = _cache_trunk(encoder, train["text"].tolist(), cfg.start_layer, cfg.max_tokens, log)
+    if states is None:
+        states = _cache_trunk(encoder, train["text"].tolist(), cfg.start_layer, cfg.max_tokens, log)
     lengths = np.array([s.shape[0] for s in states])
     y = torch.as_tensor(label_ids, dtype=torch.long)
 
@@ -159,6 +195,16 @@ def train_sentiment(encoder: TextEncoder, train: pd.DataFrame, config: TrainConf
         {"params": model.head.layers.parameters(), "lr": cfg.lr},
         {"params": model.head.classifier.parameters(), "lr": cfg.head_lr},
     ]
+    aux, theme_y, theme_mask = None, None, None
+    if cfg.theme_weight > 0 and "themes" in train.columns:
+        ids = sorted({t for row in train["themes"] if isinstance(row, list) for t in row})
+        theme_mask = torch.as_tensor([isinstance(row, list) for row in train["themes"]])
+        theme_y = torch.as_tensor([[t in row for t in ids] if isinstance(row, list) else [False] * len(ids)
+                                   for row in train["themes"]], dtype=torch.float32)
+        aux = nn.Linear(encoder.dim, len(ids))
+        params.append({"params": aux.parameters(), "lr": cfg.head_lr})
+        log(f"multi-task: {int(theme_mask.sum())} rows with theme labels ({len(ids)} themes), "
+            f"weight {cfg.theme_weight}")
     opt = torch.optim.AdamW(params, weight_decay=cfg.weight_decay)
     steps_per_epoch = math.ceil(len(tr_idx) / cfg.batch_size)
     total = steps_per_epoch * cfg.epochs
@@ -166,7 +212,6 @@ def train_sentiment(encoder: TextEncoder, train: pd.DataFrame, config: TrainConf
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: min((s + 1) / warmup, max(0.0, (total - s) / max(1, total - warmup))))
     loss_fn = nn.CrossEntropyLoss(weight=class_weights)
-
     best_f1, best_state, history = -1.0, None, []
     for epoch in range(cfg.epochs):
         model.head.train()
@@ -174,7 +219,16 @@ def train_sentiment(encoder: TextEncoder, train: pd.DataFrame, config: TrainConf
         for step, sel in enumerate(_batches(lengths[tr_idx], cfg.batch_size, rng)):
             rows = tr_idx[sel]
             hidden, mask = _collate([states[i] for i in rows])
-            loss = loss_fn(model.head(hidden, mask), y[rows])
+            if aux is None:
+                loss = loss_fn(model.head(hidden, mask), y[rows])
+            else:
+                assert theme_y is not None and theme_mask is not None
+                pooled = model.head.dropout(mean_pool(run_layers(model.head.layers, hidden, mask), mask))
+                loss = loss_fn(model.head.classifier(pooled), y[rows])
+                has = theme_mask[rows]
+                if bool(has.any()):
+                    loss = loss + cfg.theme_weight * nn.functional.binary_cross_entropy_with_logits(
+                        aux(pooled[has]), theme_y[rows][has])
             opt.zero_grad()
             loss.backward()
             nn.utils.clip_grad_norm_(model.head.parameters(), 1.0)
@@ -198,7 +252,13 @@ def train_sentiment(encoder: TextEncoder, train: pd.DataFrame, config: TrainConf
     model.temperature = fit_temperature(val_logits, y[va_idx])
     probs = model.probabilities_from_logits(val_logits)
     nll = float(nn.functional.nll_loss(torch.log(torch.as_tensor(probs) + 1e-9), y[va_idx]))
-    metrics = {"val_macro_f1": round(float(best_f1), 4), "val_nll_calibrated": round(nll, 4),
+    by_source = {}
+    for source in sorted(train["source"].iloc[va_idx].unique()):
+        sel = train["source"].to_numpy()[va_idx] == source
+        by_source[str(source)] = round(float(f1_score(y[va_idx][sel].numpy(), probs[sel].argmax(1),
+                                                       average="macro")), 4)
+    metrics = {"val_macro_f1": round(float(best_f1), 4), "val_macro_f1_by_source": by_source,
+               "val_nll_calibrated": round(nll, 4),
                "temperature": round(model.temperature, 4), "history": history,
                "train_rows": len(tr_idx), "val_rows": len(va_idx)}
     log(f"temperature {model.temperature:.3f}, calibrated validation NLL {nll:.4f}")
