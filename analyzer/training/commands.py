@@ -62,7 +62,14 @@ def run_train_themes(out: Path | None = None, *, taxonomy: Path | None = None,
         "training_rows": train["source"].value_counts().to_dict(),
         "theme_rows": train["themes"].explode().value_counts().to_dict(),
         "thresholds": {t: round(float(v), 3) for t, v in zip(tax.ids, clf.threshold_, strict=True)},
+        "rules": {"praise_gate": 0.9, "fallback": 0.5, "fallback_max": 2},
     })
+    # The Spanish head (themes_es.npz), featurised exactly as the pipeline sees its messages.
+    from analyzer.text.pipeline import TextAnalyzer, load_analyzer
+    from analyzer.training.themes import train_theme_heads
+
+    base = load_analyzer(settings, taxonomy=taxonomy)
+    train_theme_heads(TextAnalyzer(base.backend, clf, settings=settings), folder, log=log)
     return folder
 
 
