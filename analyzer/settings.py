@@ -87,12 +87,22 @@ class Settings(BaseSettings):
     retention_days: int | None = Field(default=None, ge=1,
                                        description="Message texts older than this many days are purged (scores "
                                                    "kept); unset: kept until the customer is erased.")
-    alert_window_days: int = Field(default=240, ge=1,
-                                   description="History (days before now) re-read when a customer's alerts "
-                                               "are re-evaluated after an ingest.")
+    rules: Path | None = Field(default=None, description="The alert rule table (YAML like analyzer/foresight/"
+                                                         "rules.yaml); the packaged one when unset.")
+    foresight_model: Path | None = Field(default=None,
+                                         description="A saved foresight model (JSON) to use as is; unset: the "
+                                                     "service fits one on its own history and refits it on a "
+                                                     "schedule.")
+    sweep_interval_s: float = Field(default=3600.0, gt=0,
+                                    description="Every customer is re-evaluated this often (silence, missed "
+                                                "deadlines and lapses raise alerts without new data).")
+    refit_interval_s: float = Field(default=86400.0, gt=0,
+                                    description="The foresight model is refitted on the stored history this often.")
+    worker_poll_s: float = Field(default=1.0, gt=0,
+                                 description="How often the evaluation worker looks at its queue when not woken.")
     alert_clock: str = Field(default="now", pattern="^(now|data)$",
-                             description="'now': alerts judged at the current time; 'data': at the customer's "
-                                         "latest message or event (replaying an old export).")
+                             description="'now': customers judged at the current time; 'data': at the latest "
+                                         "message or event stored (replaying an old export).")
     alert_lang: str = Field(default="es", pattern="^(es|en)$",
                             description="Default language of alert justifications in the API.")
 

@@ -69,8 +69,8 @@ class FakeTextAnalyzer:
                                  "end": i + len(w)})
             rows.append({"lang": lang, "lang_confidence": 0.9, "text_redacted": rt, "pii_types": ty,
                          "sentiment_label": label, "sentiment_score": round(p[2] - p[0], 4), "p_negative": p[0],
-                         "p_neutral": p[1], "p_positive": p[2], "sentences": "[]", "themes": themes,
-                         "theme_evidence": json.dumps(evidence)})
+                         "p_neutral": p[1], "p_positive": p[2], "sentences": [], "themes": themes,
+                         "theme_evidence": evidence})
         for col in OUTPUT_COLUMNS:
             out[col] = [r[col] for r in rows]
         return out

@@ -30,12 +30,12 @@ def test_analyze_returns_pipeline_fields_and_redacts(client: TestClient) -> None
 def test_ingest_is_idempotent_and_raises_alert(client: TestClient, fake_analyzer: FakeTextAnalyzer) -> None:
     client.put("/v1/customers/C1", json={"value_tier": "vip"})
     body = {"messages": churning_messages("C1")}
-    r1 = client.post("/v1/messages", json=body)
+    r1 = client.post("/v1/messages?wait=true", json=body)
     assert r1.status_code == 201, r1.text
     assert r1.json()["created"] == ["m0", "m1", "m2"] and r1.json()["duplicates"] == []
     assert len(r1.json()["new_alerts"]) == 1
     seen = fake_analyzer.texts_seen
-    r2 = client.post("/v1/messages", json=body)  # a retry
+    r2 = client.post("/v1/messages?wait=true", json=body)  # a retry
     assert r2.status_code == 200
     assert r2.json()["created"] == [] and r2.json()["duplicates"] == ["m0", "m1", "m2"]
     assert r2.json()["new_alerts"] == []  # cooldown: the same cause is not alerted twice
@@ -60,7 +60,7 @@ def test_duplicate_ids_inside_one_request_are_stored_once(client: TestClient) ->
 
 def test_customer_view_has_timeline_risk_explanation_and_chart_series(client: TestClient) -> None:
     client.put("/v1/customers/C2", json={"value_tier": "high", "segment": "retail"})
-    client.post("/v1/messages", json={"messages": churning_messages("C2")})
+    client.post("/v1/messages?wait=true", json={"messages": churning_messages("C2")})
     client.post("/v1/events", json={"events": [
         {"event_id": f"err{i}", "customer_id": "C2", "timestamp": now_minus(hours=i + 1), "type": "error",
          "channel": "app"} for i in range(4)]})
@@ -79,7 +79,7 @@ def test_customer_view_has_timeline_risk_explanation_and_chart_series(client: Te
 def test_alert_filters_pagination_and_actions_keep_feedback(client: TestClient) -> None:
     for c in ("A", "B", "C"):
         client.put(f"/v1/customers/{c}", json={"value_tier": "vip"})
-        client.post("/v1/messages", json={"messages": churning_messages(c, prefix=c)})
+        client.post("/v1/messages?wait=true", json={"messages": churning_messages(c, prefix=c)})
     page = client.get("/v1/alerts", params={"limit": 2, "offset": 0}).json()
     assert page["total"] == 3 and len(page["items"]) == 2
     rest = client.get("/v1/alerts", params={"limit": 2, "offset": 2}).json()["items"]
@@ -150,7 +150,7 @@ def test_data_clock_replays_old_exports(tmp_path, clock: str) -> None:
         msgs = churning_messages("OLD")
         for i, m in enumerate(msgs):
             m["timestamp"] = f"2023-03-0{i + 1}T10:00:00Z"
-        r = c.post("/v1/messages", json={"messages": msgs})
+        r = c.post("/v1/messages?wait=true", json={"messages": msgs})
         assert len(r.json()["new_alerts"]) == 1
         alert = c.get("/v1/alerts").json()["items"][0]
         assert alert["alerted_at"].startswith("2023-03-03")

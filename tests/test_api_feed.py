@@ -25,7 +25,7 @@ def _events(text: str) -> list[tuple[int, dict]]:
 
 def test_stream_replays_new_alerts_and_status_changes(client: TestClient) -> None:
     client.put("/v1/customers/F", json={"value_tier": "vip"})
-    alert_id = client.post("/v1/messages", json={"messages": churning_messages("F")}).json()["new_alerts"][0]
+    alert_id = client.post("/v1/messages?wait=true", json={"messages": churning_messages("F")}).json()["new_alerts"][0]
     client.post(f"/v1/alerts/{alert_id}/acknowledge")
     r = client.get("/v1/alerts/stream", params={"after": 0, "follow": "false", "lang": "en"})
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")

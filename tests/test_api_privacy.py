@@ -42,7 +42,7 @@ def _sqlite_files(tmp_path: Path) -> bytes:
 
 def _setup(client: TestClient) -> str:
     client.put(f"/v1/customers/{CID}", json={"value_tier": "vip", "segment": "retail"})
-    client.post("/v1/messages", json={"messages": churning_messages(CID, prefix=f"{CID}-m")})
+    client.post("/v1/messages?wait=true", json={"messages": churning_messages(CID, prefix=f"{CID}-m")})
     client.post("/v1/events", json={"events": [{"event_id": f"{CID}-e1", "customer_id": CID,
                                                 "timestamp": now_minus(2), "type": "purchase", "value": 12.5}]})
     alert = client.get("/v1/alerts", params={"customer_id": CID}).json()["items"][0]
@@ -93,7 +93,7 @@ def test_opt_out_withdraws_alerts_and_stops_profiling(client: TestClient) -> Non
     assert client.get("/v1/alerts", params={"status": "withdrawn"}).json()["total"] == 1
     more = [{**m, "message_id": m["message_id"] + "b", "timestamp": now_minus(hours=1)}
             for m in churning_messages(CID)]
-    assert client.post("/v1/messages", json={"messages": more}).json()["new_alerts"] == []
+    assert client.post("/v1/messages?wait=true", json={"messages": more}).json()["new_alerts"] == []
     view = client.get(f"/v1/customers/{CID}").json()
     assert view["sentiment_series"] == [] and view["explanation"] == []
     assert all(t.get("sentiment_label") is None for t in view["timeline"] if t["kind"] == "message")

@@ -35,7 +35,7 @@ def test_real_models_end_to_end(tmp_path) -> None:
                  "Me voy a dar de baja y me paso a la competencia."]
         msgs = [{"message_id": f"r{i}", "customer_id": "REAL", "timestamp": now_minus(days=6 - 2 * i),
                  "channel": "chat", "text": t} for i, t in enumerate(texts)]
-        res = c.post("/v1/messages", json={"messages": msgs})
+        res = c.post("/v1/messages?wait=true", json={"messages": msgs})
         assert res.status_code == 201 and len(res.json()["new_alerts"]) == 1
         view = c.get("/v1/customers/REAL").json()
         # The risk is a calibrated probability of churning within 90 days (base rate a few %): this

@@ -13,10 +13,9 @@ from typer.testing import CliRunner
 import analyzer
 from analyzer.cli import app
 from analyzer.errors import InputFormatError
-from analyzer.foresight import run_alerts
-from analyzer.foresight import RISK_COLUMNS
-from analyzer.schema import ALERT_COLUMNS, REJECTED_COLUMNS
+from analyzer.foresight import RISK_COLUMNS, run_alerts
 from analyzer.io import read_table
+from analyzer.schema import ALERT_COLUMNS, REJECTED_COLUMNS
 
 runner = CliRunner()
 AS_OF = "2024-08-01"

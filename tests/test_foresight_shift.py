@@ -6,7 +6,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analyzer.foresight.validate import validate_messages
 from analyzer.foresight.shift import (
     ShiftConfig,
     compute_message_signals,
@@ -14,6 +13,7 @@ from analyzer.foresight.shift import (
     turn_drop_scores,
     vader_score_fn,
 )
+from analyzer.foresight.validate import validate_messages
 
 
 def test_step_down_is_found_with_its_start_and_magnitude() -> None:

@@ -79,7 +79,7 @@ def test_job_files_are_private_and_the_upload_goes_once_analysed(client: TestCli
 def test_database_files_are_private(client: TestClient, tmp_path: Path, database_url: str | None) -> None:
     if database_url is not None:
         return  # PostgreSQL keeps its own files
-    client.post("/v1/messages", json={"messages": churning_messages("P")})
+    client.post("/v1/messages?wait=true", json={"messages": churning_messages("P")})
     data = tmp_path / "data"
     assert _mode(data) == 0o700
     files = {p.name: _mode(p) for p in data.glob("darkfeedback.db*")}
@@ -105,7 +105,7 @@ def test_erasure_deletes_job_results_that_hold_the_customer(client: TestClient, 
 
 def test_names_in_agent_notes_are_redacted(client: TestClient) -> None:
     client.put("/v1/customers/N", json={"value_tier": "vip"})
-    alert_id = client.post("/v1/messages", json={"messages": churning_messages("N")}).json()["new_alerts"][0]
+    alert_id = client.post("/v1/messages?wait=true", json={"messages": churning_messages("N")}).json()["new_alerts"][0]
     # The example, and names only NER finds (no cue word, not in the name lists): Spanish and English.
     notes = {"llamé a Juan Pérez y no contestó": ("Juan", "Pérez"),
              "Xiomara Quintanilla pidió la baja ayer": ("Xiomara", "Quintanilla"),
@@ -171,7 +171,7 @@ def test_after_erasure_nothing_about_the_customer_is_left(tmp_path: Path, databa
     try:
         with httpx.Client(base_url=server.base, headers={"X-API-Key": ADMIN_KEY}, timeout=20) as c:
             assert c.put(f"/v1/customers/{CID}", json={"value_tier": "vip", "segment": "retail"}).status_code == 200
-            assert c.post("/v1/messages", json={"messages": msgs}).status_code == 201
+            assert c.post("/v1/messages?wait=true", json={"messages": msgs}).status_code == 201
             assert c.post("/v1/events", json={"events": [{"event_id": f"{CID}-e1", "customer_id": CID,
                                                           "timestamp": now_minus(1), "type": "purchase",
                                                           "value": 12.5}]}).status_code == 201

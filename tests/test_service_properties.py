@@ -102,7 +102,7 @@ def api(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
     app = create_app(make_settings(tmp, url), text_analyzer=FakeTextAnalyzer())
     with TestClient(app, headers={"X-API-Key": ADMIN_KEY}) as client:
         client.put("/v1/customers/PROP", json={"value_tier": "vip"})
-        r = client.post("/v1/messages", json={"messages": churning_messages("PROP", prefix="prop-")})
+        r = client.post("/v1/messages?wait=true", json={"messages": churning_messages("PROP", prefix="prop-")})
         alert_id = r.json()["new_alerts"][0]
         yield client, alert_id
 

@@ -75,13 +75,16 @@ def _history(history: pd.DataFrame | None, as_of: pd.Timestamp, table: RuleTable
     h = h.loc[h["_t"] <= as_of]
     won = h.loc[h["cause"].astype(str) == WIN_BACK_CAUSE]
     won_back = {str(k): v for k, v in won.groupby(won["customer_id"].astype(str))["_t"].max().items()}
-    recent = h.loc[h["_t"] > as_of - pd.Timedelta(days=table.cooldown_days)]
+    longest = max(table.cooldown_days, table.opportunity_cooldown_days)
+    recent = h.loc[h["_t"] > as_of - pd.Timedelta(days=longest)]
     sev = recent["severity"] if "severity" in recent.columns else pd.Series("critical", index=recent.index)
     out: dict[tuple[str, str], str] = {}
-    for cid, cause, s in zip(recent["customer_id"].astype(str), recent["cause"].astype(str), sev.astype(str),
-                             strict=True):
+    for cid, cause, s, t in zip(recent["customer_id"].astype(str), recent["cause"].astype(str), sev.astype(str),
+                                recent["_t"], strict=True):
         s = s if s in SEVERITIES else "critical"
         key = (cid, table.cooldown_key(cause))
+        if t <= as_of - pd.Timedelta(days=table.cooldown_of(key[1])):
+            continue
         if key not in out or SEVERITIES.index(s) > SEVERITIES.index(out[key]):
             out[key] = s
     return out, won_back
@@ -174,8 +177,9 @@ def decide_alerts(states: pd.DataFrame, features: pd.DataFrame, facts: pd.DataFr
         # Within the cooldown the customer is silent unless the severity rose.
         if prev is not None and SEVERITIES.index(severity) <= SEVERITIES.index(prev):
             what = f"for {cause}" if table.cooldown_scope == "cause" else "at risk"
+            days = table.cooldown_of(table.cooldown_key(cause))
             suppressed.append({"customer_id": cid, "cause": cause, "severity": severity,
-                               "why": f"cooldown: alerted {what} within {table.cooldown_days:g} days"})
+                               "why": f"cooldown: alerted {what} within {days:g} days"})
             continue
         j_es = rule.justification_es.replace("{reason}", main["text_es"] if main else "riesgo general")
         j_en = rule.justification_en.replace("{reason}", main["text_en"] if main else "overall risk")

@@ -76,6 +76,12 @@ class RuleTable:
     # "customer": within the cooldown a customer gets no second risk alert, whatever its main
     # cause, unless the severity rose (one risk, one alert); "cause": a new main cause re-alerts.
     cooldown_scope: str = "customer"
+    # A thank-you or referral ask is welcome once in a while, not every fortnight on the same message.
+    opportunity_cooldown_days: float = 90.0
+
+    def cooldown_of(self, key: str) -> float:
+        """Days a cooldown key stays closed after an alert."""
+        return self.opportunity_cooldown_days if key.startswith("opportunity:") else self.cooldown_days
 
     def cooldown_key(self, cause: str) -> str:
         """The key alerts are de-duplicated on: all risk alerts share one under the customer scope."""
@@ -204,6 +210,9 @@ def load_rules(path: str | Path | None = None, *, theme_ids: Iterable[str] | Non
     within = float(raw.get("win_back_within_days", 60))
     if within < 0:
         raise ConfigError(f"{where}: win_back_within_days must be >= 0; received {within}.")
+    opportunity = float(raw.get("opportunity_cooldown_days", 90))
+    if opportunity < 0:
+        raise ConfigError(f"{where}: opportunity_cooldown_days must be >= 0; received {opportunity}.")
     table = RuleTable(rules, {k: float(v) for k, v in sev.items()}, {k: v for k, v in urgent.items() if v},
-                      valuable, cooldown, win_back, within, str(scope))
+                      valuable, cooldown, win_back, within, str(scope), opportunity)
     return table.check_themes(theme_ids, where) if theme_ids is not None else table

@@ -1,4 +1,4 @@
-"""The application factory: ``create_app(settings=None, text_analyzer=None)``.
+"""The application factory: ``create_app(settings=None, text_analyzer=None, clock=None)``.
 
 The text models load in the lifespan, in a background thread, unless an object with
 ``analyze_frame(frame) -> frame`` (the :class:`analyzer.text.pipeline.TextAnalyzer` contract) is
@@ -13,9 +13,9 @@ How the pieces fit (each module imports only those below it, never this one)::
     auth.py         API keys and scopes            errors.py      error bodies and handlers
     middleware.py   errors, body limit, metrics    tasks.py       retention loop
     logs.py         what reaches the server log    params.py      path/query parameters
-    jobs.py         batch-job runner               alerting.py    risk and alerts after an ingest
-    feed.py         the SSE feed                   store/         the database (one Store class)
-    db.py           schema, engine, migrations
+    jobs.py         batch-job runner               worker.py      evaluation queue and sweep (a thread)
+    foresight.py    the model, evaluations         feed.py        the SSE feed
+    store/          the database (one Store class) db.py          schema, engine, migrations
 """
 
 from __future__ import annotations
@@ -31,9 +31,11 @@ from fastapi.middleware.cors import CORSMiddleware
 from starlette.concurrency import run_in_threadpool
 from starlette.routing import BaseRoute
 
+from analyzer.service.db import utcnow
 from analyzer.service.deps import AnalyzerHolder, FrameAnalyzer
 from analyzer.service.errors import install_error_handlers
 from analyzer.service.feed import FeedNotifier
+from analyzer.service.foresight import Clock, ForesightService, rules_for
 from analyzer.service.jobs import JobRunner
 from analyzer.service.logs import install_log_filters
 from analyzer.service.metrics import Metrics
@@ -41,18 +43,32 @@ from analyzer.service.middleware import BodyLimitMiddleware, InternalErrorMiddle
 from analyzer.service.routes import ALL_ROUTERS
 from analyzer.service.store import open_store
 from analyzer.service.tasks import retention_loop
+from analyzer.service.worker import Worker
 from analyzer.settings import Settings, get_settings
+from analyzer.text.themes import load_taxonomy
 
 __all__ = ["create_app", "leaf_routes"]
 
 RETENTION_EVERY_S = 3600.0
 
 
-def create_app(settings: Settings | None = None, text_analyzer: FrameAnalyzer | None = None) -> FastAPI:
-    """The API, the alert feed and the support page, on the configured database."""
+def create_app(settings: Settings | None = None, text_analyzer: FrameAnalyzer | None = None,
+               clock: Clock | None = None) -> FastAPI:
+    """The API, the alert feed and the support page, on the configured database.
+
+    ``clock`` (a function returning an aware datetime) is the service's "now" for judging
+    customers; tests pass one to let weeks pass in seconds.
+    """
     settings = settings or get_settings()
     metrics = Metrics.create()
     holder = AnalyzerHolder(text_analyzer)
+    notifier = FeedNotifier()
+    # The rule table is checked against the taxonomy at start-up: a typo in a theme fails here, loudly.
+    rules = rules_for(settings, load_taxonomy(settings.taxonomy).ids)
+
+    def on_alerts(alert_ids: list[str]) -> None:
+        metrics.alerts.inc(len(alert_ids))
+        notifier.notify()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -62,6 +78,10 @@ def create_app(settings: Settings | None = None, text_analyzer: FrameAnalyzer | 
             store.ensure_key(settings.bootstrap_api_key)
         app.state.jobs = JobRunner(store, holder, settings, Path(settings.data_dir) / "jobs")
         app.state.jobs.resume_unfinished()
+        app.state.foresight = ForesightService(store, settings, clock=clock or utcnow, rules=rules)
+        app.state.worker = Worker(app.state.foresight, on_alerts=on_alerts, poll_s=settings.worker_poll_s,
+                                  sweep_interval_s=settings.sweep_interval_s)
+        app.state.worker.start()
         if not holder.ready:
             threading.Thread(target=holder.load, args=(settings,), name="load-models", daemon=True).start()
         retention = asyncio.create_task(retention_loop(store, settings, RETENTION_EVERY_S))
@@ -69,6 +89,7 @@ def create_app(settings: Settings | None = None, text_analyzer: FrameAnalyzer | 
             yield
         finally:
             retention.cancel()
+            app.state.worker.stop()
             app.state.jobs.shutdown()
             store.engine.dispose()
 
@@ -83,7 +104,7 @@ def create_app(settings: Settings | None = None, text_analyzer: FrameAnalyzer | 
     app.state.settings = settings
     app.state.metrics = metrics
     app.state.analyzer = holder
-    app.state.notifier = FeedNotifier()
+    app.state.notifier = notifier
     install_error_handlers(app)
     for router in ALL_ROUTERS:
         app.include_router(router)

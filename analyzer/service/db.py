@@ -33,8 +33,8 @@ from sqlalchemy.engine import Connection, Engine
 from analyzer.io import make_private_dir, make_private_file
 from analyzer.io.durable import PRIVATE_FILE_MODE
 
-__all__ = ["MIGRATIONS", "Tables", "build_tables", "create_db_engine", "migrate", "resolve_database_url",
-           "utcnow"]
+__all__ = ["MIGRATIONS", "Tables", "build_tables", "create_db_engine", "current_version", "migrate",
+           "resolve_database_url", "utcnow"]
 
 
 def utcnow() -> dt.datetime:
@@ -74,11 +74,49 @@ class Tables:
     api_keys: sa.Table
     audit_log: sa.Table
     jobs: sa.Table
+    models: sa.Table
+    evaluation_queue: sa.Table
+
+
+#: Columns of each customer's current state (the foresight engine's output), added by migration 2.
+_STATE_COLUMNS = (("odds_ratio", sa.Float), ("lapsed", sa.Boolean), ("cause", sa.String(100)),
+                  ("urgent", sa.JSON), ("days_inactive", sa.Float))
+
+
+def _foresight_tables(md: sa.MetaData) -> tuple[sa.Table, sa.Table]:
+    """Migration 2's new tables: the fitted foresight models, and the customers waiting for evaluation."""
+    s = sa.String
+    models = sa.Table(
+        "foresight_models", md,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("fitted_at", UTCDateTime, nullable=False, index=True),
+        sa.Column("as_of", UTCDateTime, nullable=False),
+        sa.Column("source", s(20), nullable=False),
+        sa.Column("model", sa.JSON, nullable=False),
+    )
+    # One row per customer waiting for the worker (a re-evaluation requested by an ingest, the
+    # sweep or the end of a back-fill); ``held`` rows belong to a back-fill still running.
+    queue = sa.Table(
+        "evaluation_queue", md,
+        sa.Column("customer_id", s(200), primary_key=True),
+        sa.Column("requested_at", UTCDateTime, nullable=False, index=True),
+        sa.Column("held", sa.Boolean, nullable=False, default=False),
+    )
+    return models, queue
 
 
 def build_tables(metadata: sa.MetaData | None = None) -> Tables:
-    """The current (head) schema."""
+    """The current (head) schema: migration 1's tables with migration 2's columns and tables."""
     md = metadata or sa.MetaData()
+    (customers, messages, events, alerts, alert_events, feedback, api_keys, audit_log,
+     jobs) = _v1_tables(md, extra_customer_columns=[sa.Column(n, t) for n, t in _STATE_COLUMNS])
+    models, queue = _foresight_tables(md)
+    return Tables(md, customers, messages, events, alerts, alert_events, feedback, api_keys, audit_log, jobs, models,
+                  queue)
+
+
+def _v1_tables(md: sa.MetaData, extra_customer_columns: list[sa.Column[Any]] | None = None) -> tuple[sa.Table, ...]:
+    """The schema as migration 1 created it (frozen: later changes are later migrations)."""
     s = sa.String
     customers = sa.Table(
         "customers", md,
@@ -92,6 +130,7 @@ def build_tables(metadata: sa.MetaData | None = None) -> Tables:
         sa.Column("risk_as_of", UTCDateTime),
         sa.Column("created_at", UTCDateTime, nullable=False),
         sa.Column("updated_at", UTCDateTime, nullable=False),
+        *(extra_customer_columns or []),
     )
     messages = sa.Table(
         "messages", md,
@@ -200,7 +239,7 @@ def build_tables(metadata: sa.MetaData | None = None) -> Tables:
         sa.Column("created_at", UTCDateTime, nullable=False),
         sa.Column("finished_at", UTCDateTime),
     )
-    return Tables(md, customers, messages, events, alerts, alert_events, feedback, api_keys, audit_log, jobs)
+    return customers, messages, events, alerts, alert_events, feedback, api_keys, audit_log, jobs
 
 
 # --------------------------------------------------------------------------- migrations
@@ -209,13 +248,26 @@ MigrationFn = Callable[[Connection], None]
 
 
 def _v1_initial(conn: Connection) -> None:
-    # Built in a private MetaData so later edits of the head schema cannot change step 1's
-    # meaning for a database that already ran it: later changes are later steps.
-    build_tables(sa.MetaData()).metadata.create_all(conn)
+    # The frozen schema of step 1, in a private MetaData: later changes are later steps.
+    md = sa.MetaData()
+    _v1_tables(md)
+    md.create_all(conn)
+
+
+def _v2_customer_state(conn: Connection) -> None:
+    """The foresight engine's state per customer, its fitted models and its evaluation queue."""
+    for name, kind in _STATE_COLUMNS:
+        column_type = kind() if isinstance(kind, type) else kind
+        type_sql = column_type.compile(dialect=conn.dialect)
+        conn.execute(sa.text(f"ALTER TABLE customers ADD COLUMN {name} {type_sql}"))
+    md = sa.MetaData()
+    _foresight_tables(md)
+    md.create_all(conn)
 
 
 MIGRATIONS: tuple[tuple[int, str, MigrationFn], ...] = (
     (1, "initial schema", _v1_initial),
+    (2, "customer state, foresight models, evaluation queue", _v2_customer_state),
 )
 
 _VERSIONS = sa.Table(
@@ -226,12 +278,14 @@ _VERSIONS = sa.Table(
 )
 
 
-def migrate(engine: Engine) -> list[int]:
-    """Apply every pending migration, each in its own transaction; return the versions applied."""
+def migrate(engine: Engine, target: int | None = None) -> list[int]:
+    """Apply every pending migration (up to ``target``), each in its own transaction; return the versions applied."""
     with engine.begin() as conn:
         _VERSIONS.create(conn, checkfirst=True)
     applied: list[int] = []
     for version, description, fn in MIGRATIONS:
+        if target is not None and version > target:
+            break
         with engine.begin() as conn:
             if engine.dialect.name == "postgresql":
                 # Two processes starting together must not both run a step.

@@ -14,13 +14,15 @@ import pandas as pd
 from fastapi import HTTPException, Query, Request
 
 from analyzer.service.feed import FeedNotifier
+from analyzer.service.foresight import ForesightService
 from analyzer.service.jobs import JobRunner
 from analyzer.service.metrics import Metrics
 from analyzer.service.store import Store
+from analyzer.service.worker import Worker
 from analyzer.settings import Settings
 
-__all__ = ["AnalyzerHolder", "FrameAnalyzer", "Lang", "alert_public", "check_lang", "holder", "job_runner", "metrics",
-           "notifier", "settings", "store"]
+__all__ = ["AnalyzerHolder", "FrameAnalyzer", "Lang", "alert_public", "check_lang", "foresight", "holder", "job_runner",
+           "metrics", "notifier", "settings", "store", "worker"]
 
 log = logging.getLogger("analyzer.service")
 
@@ -93,6 +95,16 @@ def metrics(request: Request) -> Metrics:
 def notifier(request: Request) -> FeedNotifier:
     n: FeedNotifier = request.app.state.notifier
     return n
+
+
+def foresight(request: Request) -> ForesightService:
+    f: ForesightService = request.app.state.foresight
+    return f
+
+
+def worker(request: Request) -> Worker:
+    w: Worker = request.app.state.worker
+    return w
 
 
 def check_lang(lang: str | None, default: str) -> str:

@@ -40,7 +40,9 @@ __all__ = [
     "AlertPublic",
     "AnalyzeRequest",
     "AnalyzeResponse",
+    "CustomerPage",
     "CustomerPublic",
+    "CustomerRisk",
     "CustomerUpdate",
     "CustomerView",
     "ErasureResult",
@@ -56,6 +58,7 @@ __all__ = [
     "MessageCreate",
     "MessagePublic",
     "MessagesIngest",
+    "ModelPublic",
     "OptOutUpdate",
     "Text",
     "TextAnalysis",
@@ -187,7 +190,12 @@ class IngestResult(BaseModel):
     repeated: list[str] = Field(default_factory=list,
                                 description="Ids that appear more than once in this request: only the first item "
                                             "with the id was used, the later ones were ignored.")
-    new_alerts: list[str] = Field(description="Alerts raised by re-evaluating the customers concerned.")
+    new_alerts: list[str] = Field(default_factory=list,
+                                  description="With ?wait=true: the alerts raised by re-evaluating the customers "
+                                              "concerned before answering. Otherwise empty: the worker evaluates "
+                                              "them within about a second and the alerts reach the feed.")
+    queued: int = Field(default=0, description="Customers queued for re-evaluation by the worker.")
+    held: int = Field(default=0, description="With ?backfill=true: customers held until POST /v1/backfill/complete.")
 
 
 # --------------------------------------------------------------------------- customers
@@ -206,9 +214,56 @@ class CustomerPublic(BaseModel):
     segment: str | None
     value_tier: ValueTier | None
     opt_out: bool
-    risk: float | None
+    risk: float | None = Field(description="Probability of lapsing within the model's horizon.")
+    odds_ratio: float | None = Field(default=None, description="The risk's odds over the base rate's odds.")
     severity: Severity | None
+    lapsed: bool | None = Field(default=None, description="Already past the lapse bar (win-back, not retention).")
+    cause: str | None = Field(default=None, description="The reason adding most to the risk.")
+    urgent: list[str] | None = Field(default=None, description="Urgent causes present (churn intent, tone "
+                                                               "collapse, an overdue ticket of a valuable customer).")
+    days_inactive: float | None = Field(default=None, description="Days since the customer's own last activity.")
     risk_as_of: dt.datetime | None
+
+
+class CustomerRisk(BaseModel):
+    customer_id: str
+    segment: str | None
+    value_tier: ValueTier | Literal["unknown"] | None
+    risk: float
+    odds_ratio: float | None
+    severity: Severity
+    lapsed: bool
+    cause: str | None
+    urgent: list[str]
+    days_inactive: float | None
+    risk_as_of: dt.datetime | None
+    main_reason: str | None = Field(description="The largest reason, in the requested language.")
+    reasons: list[dict[str, Any]] = Field(description="Every reason with code, contribution, texts es/en and "
+                                                      "evidence (quotes, facts).")
+
+
+class CustomerPage(BaseModel):
+    items: list[CustomerRisk]
+    total: int
+    limit: int
+    offset: int
+
+
+class ModelPublic(BaseModel):
+    fitted: bool = Field(description="False until the first evaluation (the model is fitted on what is stored).")
+    fixed_model: bool = Field(description="True when Settings.foresight_model names a saved model used as is.")
+    fitted_at: dt.datetime | None
+    queue: dict[str, int] = Field(description="Customers waiting for the worker, and held by a back-fill.")
+    refit_interval_s: float
+    sweep_interval_s: float
+    as_of: dt.datetime | None = None
+    horizon_days: int | None = None
+    base_rate: float | None = None
+    report: dict[str, Any] | None = Field(default=None, description="The back-test: source (learnt/priors), "
+                                                                     "cut-offs, labels, ROC-AUC, Brier score.")
+    summary_es: str | None = None
+    summary_en: str | None = None
+    weights: dict[str, float] | None = None
 
 
 class MessagePublic(BaseModel):

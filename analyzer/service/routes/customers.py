@@ -6,9 +6,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
 
-from analyzer.service.alerting import evaluate_customers
 from analyzer.service.auth import AdminKey, IngestKey, ReadKey
-from analyzer.service.deps import Lang, alert_public, check_lang, job_runner, notifier, settings, store
+from analyzer.service.deps import Lang, alert_public, check_lang, job_runner, notifier, settings, store, worker
 from analyzer.service.params import CustomerIdPath
 from analyzer.service.schemas import CustomerPublic, CustomerUpdate, CustomerView, ErasureResult, OptOutUpdate
 from analyzer.service.store import Store, erasure_token, jsonable
@@ -19,7 +18,10 @@ router = APIRouter(tags=["customers"])
 
 
 def _public(c: dict[str, Any]) -> dict[str, Any]:
-    return {k: c[k] for k in ("customer_id", "segment", "value_tier", "opt_out", "risk", "severity", "risk_as_of")}
+    out = {k: c[k] for k in ("customer_id", "segment", "value_tier", "opt_out", "risk", "odds_ratio", "severity",
+                             "lapsed", "cause", "days_inactive", "risk_as_of")}
+    out["urgent"] = None if c["urgent"] is None else list(c["urgent"])
+    return out
 
 
 def _get(st: Store, customer_id: str) -> dict[str, Any]:
@@ -31,14 +33,17 @@ def _get(st: Store, customer_id: str) -> dict[str, Any]:
 
 
 @router.put("/v1/customers/{customer_id}", response_model=CustomerPublic, summary="Create or update a customer")
-def put_customer(customer_id: CustomerIdPath, body: CustomerUpdate, request: Request, key: IngestKey) -> dict[str, Any]:
+def put_customer(customer_id: CustomerIdPath, body: CustomerUpdate, request: Request, key: IngestKey,
+                 backfill: Annotated[bool, Query(description="Part of a back-fill: judged at "
+                                                             "POST /v1/backfill/complete.")] = False) -> dict[str, Any]:
     st = store(request)
     c = st.upsert_customer(customer_id, segment=body.segment, value_tier=body.value_tier)
     st.audit(key.name, "update", "customer", customer_id, {"fields": sorted(body.model_fields_set)})
-    # The tier changes which rule applies: re-evaluate at once.
-    if evaluate_customers(st, [customer_id], settings(request)).new_alert_ids:
-        notifier(request).notify()
-    return _public(st.get_customer(customer_id) or c)
+    # The tier changes which rule applies: the worker re-evaluates the customer within about a second.
+    st.enqueue([customer_id], held=backfill)
+    if not backfill:
+        worker(request).wake()
+    return _public(c)
 
 
 @router.get("/v1/customers/{customer_id}", response_model=CustomerView,

@@ -2,25 +2,26 @@
 
 Idempotent by id: a retried request stores nothing twice and answers with the ids it had
 already stored under ``duplicates``. The rows are committed before the response (a 2xx means
-durable). The customers in the request are then re-evaluated, also for duplicate ids: a retry
-after a failure between commit and evaluation still raises the alert. An id repeated within one
-request is stored once, from its first item; it is listed under ``repeated``, and the batch limit
-counts every item sent.
+durable). The customers in the request are then queued for re-evaluation, also for duplicate
+ids (a retry after a failure between commit and evaluation still raises the alert); the worker
+evaluates them within about a second, off the request path. ``?wait=true`` evaluates them before
+answering and returns the new alert ids. ``?backfill=true`` (importing history) holds them until
+``POST /v1/backfill/complete``: a history imported in chunks is judged once, when it is whole,
+and never as if its past were happening now. An id repeated within one request is stored once,
+from its first item; it is listed under ``repeated``, and the batch limit counts every item sent.
 """
 
 from __future__ import annotations
 
-import json
-from typing import Any
+from typing import Annotated, Any
 
 import pandas as pd
-from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi import APIRouter, HTTPException, Query, Request, Response
 from starlette.status import HTTP_201_CREATED
 
-from analyzer.service.alerting import evaluate_customers
 from analyzer.service.auth import ApiKey, IngestKey
 from analyzer.service.db import utcnow
-from analyzer.service.deps import metrics, notifier, settings, store
+from analyzer.service.deps import foresight, metrics, notifier, settings, store, worker
 from analyzer.service.routes.analyze import check_texts, run_analyzer
 from analyzer.service.schemas import EventsIngest, IngestResult, MessagesIngest
 
@@ -34,10 +35,9 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _json(value: Any) -> Any:
-    if isinstance(value, str):
-        return json.loads(value)
-    return list(value) if value is not None else None
+Wait = Annotated[bool, Query(description="Evaluate the customers before answering; new_alerts lists the alerts.")]
+Backfill = Annotated[bool, Query(description="Importing history: hold the customers until "
+                                             "POST /v1/backfill/complete (no alert about the past).")]
 
 
 def _first_of_each(items: list[Any], key: str) -> tuple[list[Any], list[str]]:
@@ -55,31 +55,51 @@ def _first_of_each(items: list[Any], key: str) -> tuple[list[Any], list[str]]:
     return out, sorted(repeated)
 
 
-def _after_ingest(request: Request, customer_ids: list[str]) -> list[str]:
-    ev = evaluate_customers(store(request), customer_ids, settings(request))
-    if ev.new_alert_ids:
-        metrics(request).alerts.inc(len(ev.new_alert_ids))
-        notifier(request).notify()
-    return ev.new_alert_ids
+def _check_modes(wait: bool, backfill: bool) -> None:
+    if wait and backfill:
+        raise HTTPException(422, "wait=true and backfill=true cannot be combined: a back-fill is judged once, at "
+                                 "POST /v1/backfill/complete. Drop one of them.")
+
+
+def _after_ingest(request: Request, customer_ids: list[str], *, wait: bool, backfill: bool) -> dict[str, Any]:
+    ids = sorted(set(customer_ids))
+    st = store(request)
+    if backfill:
+        st.enqueue(ids, held=True)
+        return {"held": len(ids)}
+    if wait:
+        new = foresight(request).evaluate(ids).new_alert_ids
+        if new:
+            metrics(request).alerts.inc(len(new))
+            notifier(request).notify()
+        # The worker may have judged one of these customers a moment earlier (a queued request of theirs):
+        # its alerts count too, so the answer does not depend on that race.
+        return {"new_alerts": st.alerts_raised_since(ids, request.state.started)}
+    st.enqueue(ids)
+    worker(request).wake()
+    return {"queued": len(ids)}
 
 
 def _finish(request: Request, response: Response, key: ApiKey, kind: str, items: list[tuple[str, str]],
-            created: set[str], repeated: list[str]) -> IngestResult:
-    """Shared tail of both ingest routes: count, audit, re-evaluate the customers, answer 201 or 200."""
+            created: set[str], repeated: list[str], *, wait: bool, backfill: bool) -> IngestResult:
+    """Shared tail of both ingest routes: count, audit, queue (or evaluate) the customers, answer 201 or 200."""
     dups = sorted(item_id for item_id, _ in items if item_id not in created)
     metrics(request).ingested.labels(kind).inc(len(created))
     metrics(request).duplicates.labels(kind).inc(len(dups))
     store(request).audit(key.name, "ingest", f"{kind}s", None, {"created": len(created), "duplicates": len(dups),
-                                                                 "repeated": len(repeated)})
-    new_alerts = _after_ingest(request, [customer_id for _, customer_id in items])
+                                                                 "repeated": len(repeated), "backfill": backfill})
+    after = _after_ingest(request, [customer_id for _, customer_id in items], wait=wait, backfill=backfill)
     if not created:
         response.status_code = 200  # a pure retry: nothing new was written
-    return IngestResult(created=sorted(created), duplicates=dups, repeated=repeated, new_alerts=new_alerts)
+    return IngestResult(created=sorted(created), duplicates=dups, repeated=repeated, **after)
 
 
 @router.post("/v1/messages", response_model=IngestResult, responses=_RESPONSES, status_code=HTTP_201_CREATED,
              summary="Ingest customer messages (analysed and redacted before storage)")
-def ingest_messages(body: MessagesIngest, request: Request, key: IngestKey, response: Response) -> IngestResult:
+def ingest_messages(body: MessagesIngest, request: Request, key: IngestKey, response: Response, wait: Wait = False,
+                    backfill: Backfill = False) -> IngestResult:
+    _check_modes(wait, backfill)
+    request.state.started = utcnow()
     st = store(request)
     # Limits count every item sent, before repeated ids are set aside.
     check_texts([m.text for m in body.messages], request, "messages.text")
@@ -103,16 +123,19 @@ def ingest_messages(body: MessagesIngest, request: Request, key: IngestKey, resp
                 "text_redacted": r["text_redacted"], "pii_types": list(r["pii_types"]),
                 "sentiment_label": r["sentiment_label"], "sentiment_score": float(r["sentiment_score"]),
                 "p_negative": float(r["p_negative"]), "p_neutral": float(r["p_neutral"]),
-                "p_positive": float(r["p_positive"]), "sentences": _json(r["sentences"]),
-                "themes": list(r["themes"]), "theme_evidence": _json(r["theme_evidence"]), "ingested_at": now})
+                "p_positive": float(r["p_positive"]), "sentences": list(r["sentences"]),
+                "themes": list(r["themes"]), "theme_evidence": list(r["theme_evidence"]), "ingested_at": now})
         created = st.insert_messages(rows)
     return _finish(request, response, key, "message", [(m.message_id, m.customer_id) for m in items], created,
-                   repeated)
+                   repeated, wait=wait, backfill=backfill)
 
 
 @router.post("/v1/events", response_model=IngestResult, responses=_RESPONSES, status_code=HTTP_201_CREATED,
              summary="Ingest behaviour events (purchases, logins, errors, tickets, campaigns)")
-def ingest_events(body: EventsIngest, request: Request, key: IngestKey, response: Response) -> IngestResult:
+def ingest_events(body: EventsIngest, request: Request, key: IngestKey, response: Response, wait: Wait = False,
+                  backfill: Backfill = False) -> IngestResult:
+    _check_modes(wait, backfill)
+    request.state.started = utcnow()
     st = store(request)
     s = settings(request)
     if len(body.events) > s.max_batch_items:
@@ -123,4 +146,5 @@ def ingest_events(body: EventsIngest, request: Request, key: IngestKey, response
     rows = [{"event_id": e.event_id, "customer_id": e.customer_id, "timestamp": e.timestamp, "type": e.type,
              "value": e.value, "channel": e.channel, "ingested_at": now} for e in items]
     created = st.insert_events(rows)
-    return _finish(request, response, key, "event", [(e.event_id, e.customer_id) for e in items], created, repeated)
+    return _finish(request, response, key, "event", [(e.event_id, e.customer_id) for e in items], created, repeated,
+                   wait=wait, backfill=backfill)

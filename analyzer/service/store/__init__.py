@@ -9,6 +9,7 @@ One module per resource, each a mixin over :class:`~analyzer.service.store.base.
     alerts.py    alerts, agents' feedback, the live feed's log
     privacy.py   export, erasure, retention purge
     jobs.py      batch jobs' rows
+    foresight.py fitted models, the evaluation queue, customer states, the ranked customer list
 
 See :mod:`analyzer.service.db` for the schema and the engine.
 """
@@ -18,17 +19,19 @@ from __future__ import annotations
 from analyzer.service.db import create_db_engine, migrate, resolve_database_url
 from analyzer.service.store.alerts import ALERT_STATUSES
 from analyzer.service.store.base import dumps, jsonable
+from analyzer.service.store.foresight import CUSTOMER_SORTS, ForesightStore
 from analyzer.service.store.jobs import JobStore
 from analyzer.service.store.keys import SCOPES, ApiKey, hash_key, new_key_secret
 from analyzer.service.store.privacy import PrivacyStore, erasure_token
 from analyzer.settings import Settings
 
-__all__ = ["ALERT_STATUSES", "SCOPES", "ApiKey", "Store", "dumps", "erasure_token", "hash_key", "jsonable",
-           "new_key_secret", "open_store"]
+__all__ = ["ALERT_STATUSES", "CUSTOMER_SORTS", "SCOPES", "ApiKey", "Store", "dumps", "erasure_token", "hash_key",
+           "jsonable", "new_key_secret", "open_store"]
 
 
-class Store(PrivacyStore, JobStore):
-    """The service database: keys and audit, customers, messages, events, alerts, feed, privacy, jobs."""
+class Store(PrivacyStore, JobStore, ForesightStore):
+    """The service database: keys and audit, customers, messages, events, alerts, feed, privacy, jobs,
+    foresight models, the evaluation queue and customer states."""
 
 
 def open_store(settings: Settings) -> Store:

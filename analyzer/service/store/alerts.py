@@ -9,7 +9,6 @@ from typing import Any
 import sqlalchemy as sa
 
 from analyzer.service.db import utcnow
-from analyzer.service.store.base import jsonable
 from analyzer.service.store.records import RecordStore
 
 __all__ = ["ALERT_STATUSES", "AlertStore"]
@@ -19,29 +18,6 @@ ALERT_STATUSES: tuple[str, ...] = ("open", "acknowledged", "resolved", "dismisse
 
 class AlertStore(RecordStore):
     """Alerts (with customers' current risk), feedback and the feed."""
-
-    def save_evaluation(self, risk_rows: dict[str, dict[str, Any]], alert_rows: list[dict[str, Any]],
-                        as_of: dt.datetime) -> list[str]:
-        """Store customers' current risk and the new alerts; return the new alert ids."""
-        c, a = self.t.customers, self.t.alerts
-        now = utcnow()
-        with self.write() as conn:
-            # A customer who opted out while the evaluation ran gets nothing stored.
-            out = self.opted_out(conn, list(risk_rows) + [r["customer_id"] for r in alert_rows])
-            for cid, r in risk_rows.items():
-                if cid in out:
-                    continue
-                conn.execute(c.update().where(c.c.customer_id == cid).values(
-                    risk=r["risk"], severity=r["severity"], reasons=jsonable(r["reasons"]), risk_as_of=as_of,
-                    updated_at=now))
-            rows = [{**r, "reasons": jsonable(r["reasons"]), "status": "open", "status_changed_at": now}
-                    for r in alert_rows if r["customer_id"] not in out]
-            new = self.insert_new(conn, a, rows, "alert_id")
-            if new:
-                conn.execute(self.t.alert_events.insert(), [
-                    {"alert_id": r["alert_id"], "customer_id": r["customer_id"], "kind": "new", "at": now}
-                    for r in rows if r["alert_id"] in new])
-        return sorted(new)
 
     def list_alerts(self, *, status: Sequence[str] | None = None, severity: Sequence[str] | None = None,
                     customer_id: str | None = None, action: str | None = None, since: dt.datetime | None = None,
@@ -98,6 +74,21 @@ class AlertStore(RecordStore):
             q = q.where(f.c.customer_id == customer_id)
         with self.read() as conn:
             return [dict(r) for r in conn.execute(q).mappings()]
+
+    def alerts_raised_since(self, customer_ids: Sequence[str] | None, since: dt.datetime) -> list[str]:
+        """Ids of the alerts raised for these customers (None: anyone) at or after ``since``, by any evaluation."""
+        ev = self.t.alert_events
+        out: list[str] = []
+        with self.read() as conn:
+            if customer_ids is None:
+                q = sa.select(ev.c.alert_id).where(ev.c.kind == "new", ev.c.at >= since)
+                return sorted({str(r[0]) for r in conn.execute(q)})
+            ids = sorted(set(customer_ids))
+            for i in range(0, len(ids), 500):
+                q = sa.select(ev.c.alert_id).where(ev.c.customer_id.in_(ids[i:i + 500]), ev.c.kind == "new",
+                                                   ev.c.at >= since)
+                out.extend(str(r[0]) for r in conn.execute(q))
+        return sorted(set(out))
 
     # -- the live feed ---------------------------------------------------------------
     def feed_after(self, after_id: int, limit: int = 100) -> list[dict[str, Any]]:

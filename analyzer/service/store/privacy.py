@@ -51,7 +51,8 @@ class PrivacyStore(AlertStore, KeyStore):
             if known is None:
                 return None
             counts: dict[str, int] = {}
-            for table in (t.messages, t.events, t.alert_events, t.feedback, t.alerts, t.customers):
+            for table in (t.messages, t.events, t.alert_events, t.feedback, t.alerts, t.evaluation_queue,
+                          t.customers):
                 counts[table.name] = int(conn.execute(table.delete().where(table.c.customer_id == customer_id))
                                          .rowcount)
             # The audit trail stays (who read what, when) but can no longer name the person.

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
@@ -68,7 +66,8 @@ class RecordStore(StoreBase):
             if opt_out:
                 # No profiling: risk, reasons and per-message sentiment and themes are removed,
                 # not just hidden. The redacted texts stay (they are the customer's messages).
-                values.update(risk=None, severity=None, reasons=None, risk_as_of=None)
+                values.update(risk=None, severity=None, reasons=None, risk_as_of=None, odds_ratio=None, lapsed=None,
+                              cause=None, urgent=None, days_inactive=None)
                 conn.execute(m.update().where(m.c.customer_id == customer_id)
                              .values(**dict.fromkeys(PROFILE_COLUMNS)))
                 withdrawn = [str(r[0]) for r in conn.execute(sa.select(a.c.alert_id).where(
@@ -121,43 +120,3 @@ class RecordStore(StoreBase):
             rows = conn.execute(sa.select(e).where(e.c.customer_id == customer_id)
                                 .order_by(e.c.timestamp.desc()).limit(limit)).mappings().all()
         return [dict(r) for r in reversed(rows)]
-
-    def frames_for(self, customer_ids: Sequence[str], since: dt.datetime) -> tuple[pd.DataFrame, pd.DataFrame,
-                                                                                      pd.DataFrame, pd.DataFrame]:
-        """Messages, events, customers and alert history of these customers, for compute_alerts."""
-        m, e, c, a = self.t.messages, self.t.events, self.t.customers, self.t.alerts
-        ids = list(customer_ids)
-        with self.read() as conn:
-            msgs = conn.execute(sa.select(m.c.message_id, m.c.customer_id, m.c.timestamp, m.c.channel,
-                                          m.c.sentiment_label, m.c.sentiment_score, m.c.themes)
-                                .where(m.c.customer_id.in_(ids), m.c.timestamp >= since,
-                                       m.c.sentiment_label.is_not(None))).mappings().all()
-            evs = conn.execute(sa.select(e.c.event_id, e.c.customer_id, e.c.timestamp, e.c.type, e.c.value,
-                                         e.c.channel)
-                               .where(e.c.customer_id.in_(ids), e.c.timestamp >= since)).mappings().all()
-            custs = conn.execute(sa.select(c.c.customer_id, c.c.segment, c.c.value_tier, c.c.opt_out)
-                                 .where(c.c.customer_id.in_(ids))).mappings().all()
-            hist = conn.execute(sa.select(a.c.customer_id, a.c.cause, a.c.alerted_at, a.c.severity)
-                                .where(a.c.customer_id.in_(ids))).mappings().all()
-        messages = pd.DataFrame([dict(r) for r in msgs],
-                                columns=["message_id", "customer_id", "timestamp", "channel", "sentiment_label",
-                                         "sentiment_score", "themes"])
-        messages["themes"] = [list(t or []) for t in messages["themes"]]
-        events = pd.DataFrame([dict(r) for r in evs],
-                              columns=["event_id", "customer_id", "timestamp", "type", "value", "channel"])
-        # Purchases carry amounts, ticket events carry a ticket id: one object column holds both.
-        events["value"] = pd.Series(list(events["value"]), index=events.index, dtype=object)
-        for df in (messages, events):
-            df["timestamp"] = pd.to_datetime(df["timestamp"], utc=True)
-        customers = pd.DataFrame([dict(r) for r in custs], columns=["customer_id", "segment", "value_tier",
-                                                                    "opt_out"])
-        history = pd.DataFrame([dict(r) for r in hist], columns=["customer_id", "cause", "alerted_at", "severity"])
-        return messages, events, customers, history
-
-    def latest_timestamp(self, customer_id: str) -> dt.datetime | None:
-        m, e = self.t.messages, self.t.events
-        with self.read() as conn:
-            a = conn.execute(sa.select(sa.func.max(m.c.timestamp)).where(m.c.customer_id == customer_id)).scalar()
-            b = conn.execute(sa.select(sa.func.max(e.c.timestamp)).where(e.c.customer_id == customer_id)).scalar()
-        stamps = [x for x in (a, b) if x is not None]
-        return max(stamps) if stamps else None
