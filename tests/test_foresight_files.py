@@ -165,3 +165,52 @@ def test_cli_alerts_prints_a_summary_and_writes_the_file(tmp_path: Path) -> None
 def test_python_api_is_exported_lazily() -> None:
     assert analyzer.run_alerts is run_alerts
     assert "run_alerts" in analyzer.__all__ and "compute_alerts" in analyzer.__all__
+
+
+def test_a_theme_marked_complaint_in_the_taxonomy_counts_in_risk_and_rules(tmp_path: Path) -> None:
+    """A taxonomy theme with ``complaint: true`` feeds the complaints reason; rules may name it; a rule naming a
+    theme the taxonomy lacks is refused before anything runs."""
+    import yaml
+
+    base = yaml.safe_load((Path(analyzer.__file__).parent / "resources" / "taxonomy.yaml").read_text())
+    base["themes"].append({"id": "warranty_claim", "complaint": True, "name": {"es": "Garantía", "en": "Warranty"},
+                           "description": {"es": "Reclama la garantía", "en": "Claims the warranty"}})
+    tax = tmp_path / "taxonomy.yaml"
+    tax.write_text(yaml.safe_dump(base, allow_unicode=True))
+    days = pd.date_range("2024-07-01", periods=4, freq="7D", tz="UTC")
+    msgs = pd.DataFrame({"message_id": [f"w{i}" for i in range(4)], "customer_id": "W", "timestamp": days,
+                         "channel": "email", "text_redacted": "la garantía no me la cubren",
+                         "sentiment_label": "negative", "sentiment_score": -0.6,
+                         "themes": [["warranty_claim"]] * 4})
+    m = tmp_path / "m.parquet"
+    msgs.to_parquet(m)
+
+    def complaints(extra: list[str]) -> float:
+        out = tmp_path / f"a{len(extra)}.parquet"
+        r = runner.invoke(app, ["alerts", "--messages", str(m), "-o", str(out), "--risk-output",
+                                str(out) + ".risk.parquet", "--as-of", "2024-08-01", *extra])
+        assert r.exit_code == 0, r.output
+        reasons = read_table(str(out) + ".risk.parquet").set_index("customer_id").loc["W", "reasons"]
+        return sum(d["contribution"] for d in reasons if d["code"] == "complaints")
+
+    assert complaints([]) == 0.0  # the bundled taxonomy does not know the theme: not a complaint
+    assert complaints(["--taxonomy", str(tax)]) > 0.0
+    rules = tmp_path / "rules.yaml"
+    packaged = yaml.safe_load((Path(analyzer.__file__).parent / "foresight" / "rules.yaml").read_text())
+    packaged["rules"].insert(0, {"name": "warranty", "when": {"themes": ["warranty_claim"]}, "action": "priority_call",
+                                 "justification": {"es": "Garantía: {reason}", "en": "Warranty: {reason}"}})
+    rules.write_text(yaml.safe_dump(packaged, allow_unicode=True))
+    bad = runner.invoke(app, ["alerts", "--messages", str(m), "-o", str(tmp_path / "x.jsonl"), "--rules",
+                              str(rules)])
+    assert bad.exit_code == 2 and "warranty_claim" in bad.output  # unknown to the bundled taxonomy
+    ok = runner.invoke(app, ["alerts", "--messages", str(m), "-o", str(tmp_path / "y.jsonl"), "--rules", str(rules),
+                             "--taxonomy", str(tax), "--as-of", "2024-08-01"])
+    assert ok.exit_code == 0, ok.output
+    assert read_table(tmp_path / "y.jsonl").set_index("customer_id").loc["W", "rule"] == "warranty"
+
+
+def test_bundled_taxonomy_marks_the_default_complaint_themes() -> None:
+    from analyzer.foresight.config import DEFAULT_COMPLAINT_THEMES
+    from analyzer.text.themes import load_taxonomy
+
+    assert load_taxonomy().complaint_ids == DEFAULT_COMPLAINT_THEMES

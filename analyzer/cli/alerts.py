@@ -31,6 +31,10 @@ def alerts(
         "--as-of", help="Judge at this date (default: the last timestamp in the inputs).")] = None,
     rules: Annotated[Path | None, typer.Option(
         "--rules", help="Your own rule table (YAML like analyzer/foresight/rules.yaml).")] = None,
+    taxonomy: Annotated[Path | None, typer.Option(
+        "--taxonomy", help="The taxonomy the messages were analysed with (default: the bundled one): its "
+                           "themes marked `complaint: true` count as complaints, and the rules' themes must "
+                           "exist in it.")] = None,
     history: Annotated[Path | None, typer.Option(
         "--history", help="Earlier alerts file(s) output, so the cooldown holds across runs.")] = None,
     rejected: Annotated[Path | None, typer.Option(
@@ -55,9 +59,11 @@ def alerts(
 
     **Example**
 
-        darkfeedback alerts --messages analysed.csv --events events.csv -o alerts.jsonl --risk-output risk.csv
+        darkfeedback alerts --messages analysed.parquet --events events.csv -o alerts.jsonl --risk-output risk.csv
     """
+    from analyzer.foresight import ForesightConfig, load_rules
     from analyzer.foresight.files import run_alerts
+    from analyzer.text.themes import load_taxonomy
 
     if messages is None and events is None:
         fail("Give at least one of --messages and --events.")
@@ -70,9 +76,12 @@ def alerts(
             when = parse_timestamp(as_of, policy)
             if when is None:
                 fail(f"--as-of {as_of!r} is not a date; use ISO 8601 (2024-06-30) or a day-first date (30/06/2024).")
-        run = run_alerts(messages, events, customers, output, lang=lang.value, as_of=when, rules=rules,
+        tax = load_taxonomy(taxonomy)
+        table_ = load_rules(rules, theme_ids=tax.ids)
+        config = ForesightConfig(complaint_themes=tax.complaint_ids)
+        run = run_alerts(messages, events, customers, output, lang=lang.value, as_of=when, rules=table_,
                          history=history, rejected_path=rejected, timestamps=policy, risk_output=risk_output,
-                         model=model, save_model=save_model)
+                         model=model, save_model=save_model, config=config)
     except AnalyzerError as exc:
         fail(str(exc))
     s = run.summary()

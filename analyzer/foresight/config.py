@@ -10,8 +10,8 @@ from analyzer.errors import ConfigError
 __all__ = ["DEFAULT_COMPLAINT_THEMES", "BacktestConfig", "BehaviourConfig", "ForesightConfig", "ShiftConfig"]
 
 DEFAULT_COMPLAINT_THEMES: tuple[str, ...] = (
-    "delivery_delay", "refund_return", "billing_price", "product_quality", "support_responsiveness",
-    "staff_attitude", "app_web_error", "account_access", "cancellation_by_company", "lost_damaged_item",
+    "delivery_delay", "cancellation_by_company", "lost_damaged_item", "refund_return", "billing_price",
+    "product_quality", "support_responsiveness", "staff_attitude", "app_web_error", "account_access",
 )
 """Complaint themes of the bundled taxonomy; a taxonomy marks its own with ``complaint: true``."""
 

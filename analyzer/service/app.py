@@ -31,6 +31,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from starlette.concurrency import run_in_threadpool
 from starlette.routing import BaseRoute
 
+from analyzer.foresight import ForesightConfig
 from analyzer.service.db import utcnow
 from analyzer.service.deps import AnalyzerHolder, FrameAnalyzer
 from analyzer.service.errors import install_error_handlers
@@ -64,7 +65,10 @@ def create_app(settings: Settings | None = None, text_analyzer: FrameAnalyzer | 
     holder = AnalyzerHolder(text_analyzer)
     notifier = FeedNotifier()
     # The rule table is checked against the taxonomy at start-up: a typo in a theme fails here, loudly.
-    rules = rules_for(settings, load_taxonomy(settings.taxonomy).ids)
+    # The taxonomy's themes marked `complaint: true` are what the risk counts as complaints.
+    taxonomy = load_taxonomy(settings.taxonomy)
+    rules = rules_for(settings, taxonomy.ids)
+    config = ForesightConfig(complaint_themes=taxonomy.complaint_ids)
 
     def on_alerts(alert_ids: list[str]) -> None:
         metrics.alerts.inc(len(alert_ids))
@@ -78,7 +82,7 @@ def create_app(settings: Settings | None = None, text_analyzer: FrameAnalyzer | 
             store.ensure_key(settings.bootstrap_api_key)
         app.state.jobs = JobRunner(store, holder, settings, Path(settings.data_dir) / "jobs")
         app.state.jobs.resume_unfinished()
-        app.state.foresight = ForesightService(store, settings, clock=clock or utcnow, rules=rules)
+        app.state.foresight = ForesightService(store, settings, clock=clock or utcnow, rules=rules, config=config)
         app.state.worker = Worker(app.state.foresight, on_alerts=on_alerts, poll_s=settings.worker_poll_s,
                                   sweep_interval_s=settings.sweep_interval_s)
         app.state.worker.start()

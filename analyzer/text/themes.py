@@ -38,6 +38,7 @@ class Theme:
     description: dict[str, str]
     examples: dict[str, list[str]] = field(default_factory=dict)
     keywords: dict[str, list[str]] = field(default_factory=dict)
+    complaint: bool = False  # a complaint: counts in the customer's risk ("complaints") and in rules
 
     def seed_texts(self) -> list[str]:
         """Descriptions and examples in every language: what defines the theme."""
@@ -56,6 +57,11 @@ class Taxonomy:
     @property
     def ids(self) -> list[str]:
         return [t.id for t in self.themes]
+
+    @property
+    def complaint_ids(self) -> tuple[str, ...]:
+        """The themes marked ``complaint: true``: what the foresight engine counts as complaints."""
+        return tuple(t.id for t in self.themes if t.complaint)
 
     def __getitem__(self, theme_id: str) -> Theme:
         for t in self.themes:
@@ -105,8 +111,12 @@ def load_taxonomy(path: str | Path | None = None) -> Taxonomy:
         examples = _as_lang_dict(item.get("examples"), "examples", tid)
         if not description and not examples:
             raise ConfigError(f"{where}: theme {tid!r} needs a description or examples so it can be recognised.")
+        complaint = item.get("complaint", False)
+        if not isinstance(complaint, bool):
+            raise ConfigError(f"{where}: theme {tid!r}: complaint must be true or false; received {complaint!r}.")
         themes.append(Theme(
             id=tid,
+            complaint=complaint,
             name=_as_lang_dict(item.get("name"), "name", tid) or {lang: tid for lang in LANGS},
             description=description,
             examples={k: [str(x) for x in v] for k, v in examples.items()},
