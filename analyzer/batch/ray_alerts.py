@@ -17,6 +17,7 @@ The result equals :func:`analyzer.foresight.compute_alerts_detailed` on the whol
 
 from __future__ import annotations
 
+import math
 import os
 import pickle
 from collections.abc import Iterator
@@ -157,6 +158,9 @@ class RayAlerts:
                                          plan, stats, self.config))
         return _payload(out)
 
+    def reference(self, batch: dict[str, np.ndarray], *, model: ForesightModel, as_of: pd.Timestamp) -> pd.DataFrame:
+        return _payload([model.reference_parts(self.inputs(row), as_of) for row in _rows(batch)])
+
     def alerts(self, batch: dict[str, np.ndarray], *, model: ForesightModel, as_of: pd.Timestamp, table: RuleTable,
                lang: str) -> pd.DataFrame:
         out = []
@@ -277,4 +281,6 @@ def _fit(buckets: Any, work: RayAlerts, profiles: list[Any], as_of: pd.Timestamp
         parts = _gather(buckets, work.examples, plan=plan, as_of=as_of, stats={c: stats[c] for c in plan.cutoffs})
         examples = pd.concat(parts, ignore_index=True)
     risk, report = fit_from_examples(examples, plan, cfg)
-    return ForesightModel(cfg).set_fitted(as_of, stats[as_of], risk, report, plan.horizon_days)
+    model = ForesightModel(cfg).set_fitted(as_of, stats[as_of], risk, report, plan.horizon_days)
+    parts = _gather(buckets, work.reference, model=model, as_of=as_of)
+    return model.set_reference(math.fsum(t for t, _ in parts), sum(n for _, n in parts))

@@ -111,7 +111,7 @@ def alerts(
     counts.add_row("suppressed (cooldown / lapsed)", f"{s['suppressed']:,}")
     m = s["model"]
     counts.add_row("model", escape(run.model.report_.summary(lang.value)))
-    counts.add_row("  horizon / base rate", f"{m['horizon_days']} d / {m['base_rate']:.1%}")
+    counts.add_row("  horizon / typical active customer's risk", f"{m['horizon_days']} d / {m['base_rate']:.1%}")
     if m["saved_to"]:
         counts.add_row("  saved to", escape(str(m["saved_to"])))
     counts.add_row("output", escape(str(s["output"])))

@@ -99,6 +99,10 @@ def resolve_as_of(inputs: ForesightInputs, as_of: Any = None) -> pd.Timestamp:
     return pd.Timestamp(max(stamps)) if stamps else pd.Timestamp.now(tz="UTC").floor("s")
 
 
+MIN_REFERENCE_CUSTOMERS = 30
+"""Active customers needed for their mean risk to be severity's reference (see ForesightModel.set_reference)."""
+
+
 class ForesightModel:
     """Population statistics + risk model + base rate + horizon, fitted on one population.
 
@@ -125,7 +129,8 @@ class ForesightModel:
         examples = backtest_examples(msgs, evs, plan, stats, cfg)
         risk, report = fit_from_examples(examples, plan, cfg)
         population = PopulationStats.fit(evs, as_of, cfg.behaviour)
-        return self.set_fitted(as_of, population, risk, report, plan.horizon_days)
+        self.set_fitted(as_of, population, risk, report, plan.horizon_days)
+        return self.set_reference(*self.reference_parts(inputs, as_of))
 
     def fit_priors(self, events: pd.DataFrame, as_of: pd.Timestamp, *, horizon_days: int = 90,
                    why: str = "asked for the priors") -> ForesightModel:
@@ -142,10 +147,32 @@ class ForesightModel:
         self.risk_ = risk
         self.report_ = report
         self.horizon_days_ = int(horizon_days)
-        # The base rate severity is measured against: the back-test's lapse rate, or under the
-        # priors the risk of a customer with no signal at all.
+        # The rate severity is measured against until set_reference() sets the typical active
+        # customer's: the back-test's lapse rate, or under the priors the risk of a customer with no signal.
         self.base_rate_ = (report.base_rate if report.source == "backtest"
                            else 1.0 / (1.0 + math.exp(-risk.bias)))
+        return self
+
+    def reference_parts(self, inputs: ForesightInputs, as_of: pd.Timestamp) -> tuple[float, int]:
+        """The sum of the risks of the customers not lapsed at ``as_of``, and their number.
+
+        Parts, so that an engine holding the customers in buckets (Ray) adds them up; see
+        :meth:`set_reference`.
+        """
+        states = self.score_inputs(inputs, as_of)[0]
+        active = states.loc[~states["lapsed"].astype(bool), "risk"].to_numpy(dtype=float)
+        return math.fsum(active), len(active)
+
+    def set_reference(self, total: float, n: int) -> ForesightModel:
+        """Severity's reference: the mean risk of the customers still active when the model was fitted.
+
+        A customer's ``odds_ratio`` is their odds of lapsing over this typical active customer's, so a
+        severity bar means the same in a business where most first-time buyers never return (a high
+        lapse rate at the back-test's cut-offs) and in one with loyal regulars. Rounded to 6 decimals:
+        an engine that adds the parts in another order gets the same model.
+        """
+        if n >= MIN_REFERENCE_CUSTOMERS:  # fewer: "typical" means little; the fit's own rate stays
+            self.base_rate_ = round(min(max(total / n, 1e-4), 1 - 1e-4), 6)
         return self
 
     @property
@@ -166,7 +193,7 @@ class ForesightModel:
 
     def score(self, messages: pd.DataFrame | None, events: pd.DataFrame | None, customers: pd.DataFrame | None = None,
               *, as_of: Any = None, timestamps: TimestampPolicy | None = None) -> pd.DataFrame:
-        """Every customer's state at ``as_of``: risk, odds ratio to the base rate, lapse, reasons."""
+        """Every customer's state at ``as_of``: risk, odds ratio to the typical active customer's, lapse, reasons."""
         inputs = prepare_inputs(messages, events, customers, timestamps)
         return self.score_inputs(inputs, resolve_as_of(inputs, as_of))[0]
 

@@ -1,7 +1,7 @@
 """The editable rule table: severity, urgent causes, recommended actions and the cooldown.
 
 Severity follows how much more at risk a customer is than a typical one of the same business: the
-odds of lapsing over the odds at the base rate (``odds_ratio``), so one bar means the same whether
+odds of lapsing over the typical active customer's odds (``odds_ratio``), so one bar means the same whether
 a shop loses 5 % or 40 % of its customers a quarter. Urgent causes are at least a given severity
 whatever the probability: an explicit intent to leave, a collapse in tone, an overdue ticket of a
 valuable customer. The first rule whose conditions hold picks the action and its justification.
@@ -90,7 +90,7 @@ class RuleTable:
         return cause
 
     def severity_of(self, odds_ratio: float, urgent: Iterable[str] = ()) -> str:
-        """The severity of a customer ``odds_ratio`` times as likely to lapse as the base rate says."""
+        """The severity of a customer whose odds of lapsing are ``odds_ratio`` times a typical active customer's."""
         level = "info"
         for name in ("low", "medium", "high", "critical"):
             if odds_ratio >= self.severity[name]:

@@ -258,7 +258,8 @@ class ModelPublic(BaseModel):
     sweep_interval_s: float
     as_of: dt.datetime | None = None
     horizon_days: int | None = None
-    base_rate: float | None = None
+    base_rate: float | None = Field(default=None, description="The typical active customer's risk when the model "
+                                                               "was fitted: severities are odds ratios to it.")
     report: dict[str, Any] | None = Field(default=None, description="The back-test: source (learnt/priors), "
                                                                      "cut-offs, labels, ROC-AUC, Brier score.")
     summary_es: str | None = None
