@@ -76,6 +76,9 @@ class Tables:
     jobs: sa.Table
     models: sa.Table
     evaluation_queue: sa.Table
+    risk_history: sa.Table
+    alert_actions: sa.Table
+    config_versions: sa.Table
 
 
 #: Columns of each customer's current state (the foresight engine's output), added by migration 2.
@@ -105,14 +108,58 @@ def _foresight_tables(md: sa.MetaData) -> tuple[sa.Table, sa.Table]:
     return models, queue
 
 
+#: Columns of an alert's owner (the agent it is assigned to), added by migration 4.
+_ASSIGNEE_COLUMNS = (("assignee", sa.String(200)), ("assigned_at", UTCDateTime))
+
+
+def _workspace_tables(md: sa.MetaData) -> tuple[sa.Table, sa.Table, sa.Table]:
+    """Migration 4's new tables: each customer's risk per day, the actions agents took on alerts with
+    their outcomes, and the versions of the rule table and taxonomy saved from the Settings page."""
+    s = sa.String
+    risk_history = sa.Table(
+        "risk_history", md,
+        sa.Column("customer_id", s(200), primary_key=True),
+        sa.Column("day", s(10), primary_key=True),  # YYYY-MM-DD (UTC) of the judgement; the day's last one
+        sa.Column("risk", sa.Float, nullable=False),
+        sa.Column("odds_ratio", sa.Float),
+        sa.Column("severity", s(20), nullable=False),
+        sa.Column("as_of", UTCDateTime, nullable=False),
+    )
+    actions = sa.Table(
+        "alert_actions", md,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("alert_id", s(40), nullable=False, index=True),
+        sa.Column("customer_id", s(200), nullable=False, index=True),
+        sa.Column("action", s(40), nullable=False),
+        sa.Column("agent", s(200), nullable=False),
+        sa.Column("taken_at", UTCDateTime, nullable=False, index=True),
+        sa.Column("note", sa.Text),
+        sa.Column("outcome", s(20)),
+        sa.Column("outcome_by", s(200)),
+        sa.Column("outcome_at", UTCDateTime),
+    )
+    versions = sa.Table(
+        "config_versions", md,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("kind", s(20), nullable=False, index=True),
+        sa.Column("text", sa.Text, nullable=False),
+        sa.Column("created_by", s(200), nullable=False),
+        sa.Column("created_at", UTCDateTime, nullable=False),
+    )
+    return risk_history, actions, versions
+
+
 def build_tables(metadata: sa.MetaData | None = None) -> Tables:
     """The current (head) schema: migration 1's tables with migration 2's columns and tables."""
     md = metadata or sa.MetaData()
     (customers, messages, events, alerts, alert_events, feedback, api_keys, audit_log,
      jobs) = _v1_tables(md, extra_customer_columns=[sa.Column(n, t) for n, t in _STATE_COLUMNS])
     models, queue = _foresight_tables(md)
+    for name, kind in _ASSIGNEE_COLUMNS:
+        alerts.append_column(sa.Column(name, kind))
+    risk_history, actions, versions = _workspace_tables(md)
     return Tables(md, customers, messages, events, alerts, alert_events, feedback, api_keys, audit_log, jobs, models,
-                  queue)
+                  queue, risk_history, actions, versions)
 
 
 def _v1_tables(md: sa.MetaData, extra_customer_columns: list[sa.Column[Any]] | None = None) -> tuple[sa.Table, ...]:
@@ -265,9 +312,21 @@ def _v2_customer_state(conn: Connection) -> None:
     md.create_all(conn)
 
 
+def _v4_workspace(conn: Connection) -> None:
+    """The support team's workspace: alert owners, risk per day, actions and outcomes, saved settings."""
+    for name, kind in _ASSIGNEE_COLUMNS:
+        column_type = kind() if isinstance(kind, type) else kind
+        conn.execute(sa.text(f"ALTER TABLE alerts ADD COLUMN {name} {column_type.compile(dialect=conn.dialect)}"))
+    md = sa.MetaData()
+    _workspace_tables(md)
+    md.create_all(conn)
+
+
 MIGRATIONS: tuple[tuple[int, str, MigrationFn], ...] = (
     (1, "initial schema", _v1_initial),
     (2, "customer state, foresight models, evaluation queue", _v2_customer_state),
+    # (keep the steps in version order: migrate(target=) stops at the first one past its target)
+    (4, "workspace: alert owners, risk per day, actions and outcomes, saved settings", _v4_workspace),
 )
 
 _VERSIONS = sa.Table(
