@@ -115,7 +115,8 @@ def check_lang(lang: str | None, default: str) -> str:
 
 
 _ALERT_KEYS = ("alert_id", "customer_id", "alerted_at", "risk", "severity", "cause", "reasons", "action", "rule",
-               "justification_es", "justification_en", "value_tier", "segment", "status", "status_changed_at")
+               "justification_es", "justification_en", "value_tier", "segment", "status", "status_changed_at",
+               "assignee", "assigned_at")
 
 
 def alert_public(row: dict[str, Any], lang: str) -> dict[str, Any]:

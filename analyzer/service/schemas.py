@@ -306,6 +306,8 @@ class AlertPublic(BaseModel):
     segment: str | None
     status: str
     status_changed_at: dt.datetime
+    assignee: str | None = Field(default=None, description="The agent who owns the alert (the name of their key).")
+    assigned_at: dt.datetime | None = None
 
 
 class CustomerView(BaseModel):

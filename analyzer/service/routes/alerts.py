@@ -37,12 +37,20 @@ def list_alerts(request: Request, key: ReadKey,
                 customer_id: IdQuery = None,
                 action: ActionQuery = None,
                 since: SinceQuery = None,
+                cause: IdQuery = None,
+                segment: IdQuery = None,
+                assignee: IdQuery = None,
+                unassigned: Annotated[bool, Query(description="Only alerts nobody owns.")] = False,
+                q: IdQuery = None,
                 limit: Annotated[int, Query(ge=1, le=500)] = 50, offset: Offset = 0,
                 lang: Lang = None) -> dict[str, Any]:
+    """Filters combine (all must hold). ``assignee``: the agent who owns the alert; ``unassigned``: nobody
+    does; ``q``: part of the customer id or of the justification, case-insensitive."""
     lang = check_lang(lang, settings(request).alert_lang)
     st = store(request)
     rows, total = st.list_alerts(status=status, severity=severity, customer_id=customer_id, action=action,
-                                 since=since, limit=limit, offset=offset)
+                                 since=since, cause=cause, segment=segment, assignee="" if unassigned else assignee,
+                                 q=q, limit=limit, offset=offset)
     st.audit(key.name, "read", "alerts", customer_id, {"count": len(rows)})
     return {"items": [alert_public(r, lang) for r in rows], "total": total, "limit": limit, "offset": offset}
 

@@ -21,7 +21,13 @@ class AlertStore(RecordStore):
 
     def list_alerts(self, *, status: Sequence[str] | None = None, severity: Sequence[str] | None = None,
                     customer_id: str | None = None, action: str | None = None, since: dt.datetime | None = None,
-                    limit: int = 50, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+                    cause: str | None = None, segment: str | None = None, assignee: str | None = None,
+                    q: str | None = None, limit: int = 50, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+        """Alerts matching every filter given, most severe then newest first; ``(rows, total)``.
+
+        ``assignee``: an agent's name, or ``""`` for alerts nobody owns. ``q``: part of the customer id
+        or of the justification (either language), case-insensitive.
+        """
         a = self.t.alerts
         conds: list[Any] = []
         if status:
@@ -34,6 +40,16 @@ class AlertStore(RecordStore):
             conds.append(a.c.action == action)
         if since:
             conds.append(a.c.alerted_at >= since)
+        if cause:
+            conds.append(a.c.cause == cause)
+        if segment:
+            conds.append(a.c.segment == segment)
+        if assignee is not None:
+            conds.append(a.c.assignee.is_(None) if assignee == "" else a.c.assignee == assignee)
+        if q:
+            like = "%" + q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            conds.append(sa.or_(*(sa.func.lower(col).like(like, escape="\\")
+                                  for col in (a.c.customer_id, a.c.justification_es, a.c.justification_en))))
         # Most severe first, then newest: the order a support team works the list in.
         sev_rank = sa.case({"critical": 4, "high": 3, "medium": 2, "low": 1}, value=a.c.severity, else_=0)
         with self.read() as conn:

@@ -19,8 +19,8 @@ import sqlalchemy as sa
 
 from analyzer.schema import SEVERITIES
 from analyzer.service.db import utcnow
-from analyzer.service.store.alerts import AlertStore
 from analyzer.service.store.base import jsonable
+from analyzer.service.store.history import RiskHistoryStore
 
 __all__ = ["CUSTOMER_SORTS", "ForesightStore"]
 
@@ -28,7 +28,7 @@ CUSTOMER_SORTS = ("risk", "odds_ratio", "days_inactive", "customer_id")
 _CHUNK = 1000
 
 
-class ForesightStore(AlertStore):
+class ForesightStore(RiskHistoryStore):
     """Models, queue, states and the customer list (a mixin of :class:`~analyzer.service.store.Store`)."""
 
     # -- models ------------------------------------------------------------------------------
@@ -174,6 +174,7 @@ class ForesightStore(AlertStore):
                                      "odds_ratio": s["odds_ratio"], "lapsed": s["lapsed"], "cause": s["cause"],
                                      "urgent": list(s["urgent"]), "days_inactive": s["days_inactive"],
                                      "updated_at": now} for s in rows])
+                self.record_risk(conn, rows, as_of)  # the customer page's risk over time
             fresh = [{**r, "reasons": jsonable(r["reasons"]), "status": "open", "status_changed_at": now}
                      for r in alerts if r["customer_id"] not in out]
             new = self.insert_new(conn, a, fresh, "alert_id")

@@ -9,8 +9,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from analyzer.service.db import utcnow
-from analyzer.service.store.alerts import AlertStore
+from analyzer.service.store.actions import ActionStore
 from analyzer.service.store.base import jsonable
+from analyzer.service.store.history import RiskHistoryStore
 from analyzer.service.store.keys import KeyStore
 
 __all__ = ["PrivacyStore", "erasure_token"]
@@ -21,7 +22,7 @@ def erasure_token() -> str:
     return "erased:" + secrets.token_hex(8)
 
 
-class PrivacyStore(AlertStore, KeyStore):
+class PrivacyStore(ActionStore, RiskHistoryStore, KeyStore):
     """What the privacy endpoints need: everything about one customer, and its removal."""
 
     def export_customer(self, customer_id: str) -> dict[str, Any] | None:
@@ -35,6 +36,8 @@ class PrivacyStore(AlertStore, KeyStore):
             "events": self.events_of(customer_id, limit=1_000_000),
             "alerts": alerts,
             "alert_feedback": self.feedback_of(customer_id=customer_id),
+            "alert_actions": self.actions_of(customer_id=customer_id),
+            "risk_history": self.risk_series(customer_id),
             "audit_log": self.audit_entries(subject=customer_id, limit=1_000_000),
         })
 
@@ -51,8 +54,8 @@ class PrivacyStore(AlertStore, KeyStore):
             if known is None:
                 return None
             counts: dict[str, int] = {}
-            for table in (t.messages, t.events, t.alert_events, t.feedback, t.alerts, t.evaluation_queue,
-                          t.customers):
+            for table in (t.messages, t.events, t.alert_events, t.feedback, t.alert_actions, t.alerts,
+                          t.evaluation_queue, t.risk_history, t.customers):
                 counts[table.name] = int(conn.execute(table.delete().where(table.c.customer_id == customer_id))
                                          .rowcount)
             # The audit trail stays (who read what, when) but can no longer name the person.
