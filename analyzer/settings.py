@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["Settings", "get_settings"]
@@ -105,6 +105,19 @@ class Settings(BaseSettings):
                                          "message or event stored (replaying an old export).")
     alert_lang: str = Field(default="es", pattern="^(es|en)$",
                             description="Default language of alert justifications in the API.")
+
+    # -- imports and outbound deliveries (analyzer.importers, analyzer.service.outbound) --------
+    pseudonym_secret: SecretStr | None = Field(default=None, repr=False,
+                                               description="Key of the hashes that replace e-mail and phone customer "
+                                                           "ids (imports and ingest); unset: a random key created once "
+                                                           "in data_dir/pseudonym.key. Keep it: a new key gives every "
+                                                           "such customer a new id.")
+    webhook_timeout_s: float = Field(default=10.0, gt=0, description="Time limit of one outbound delivery attempt.")
+    webhook_max_attempts: int = Field(default=8, ge=1, le=50,
+                                      description="Attempts of a delivery before it goes to the dead-letter list.")
+    webhook_backoff_s: float = Field(default=5.0, gt=0,
+                                     description="Wait before the second attempt; doubled after each failure.")
+    webhook_backoff_max_s: float = Field(default=3600.0, gt=0, description="Longest wait between two attempts.")
 
 
 @lru_cache(maxsize=1)

@@ -16,6 +16,7 @@ import typer
 from analyzer.cli.alerts import alerts
 from analyzer.cli.analyze import analyze
 from analyzer.cli.common import ExitCode, out
+from analyzer.cli.importer import import_command
 from analyzer.cli.models import (
     build_encoder,
     calibrate_onnx,
@@ -57,6 +58,7 @@ def _main(
     """
 
 
+app.command("import")(import_command)
 app.command()(analyze)
 app.command()(alerts)
 app.command("evaluate-foresight")(evaluate_foresight)

@@ -359,6 +359,7 @@ _UNRELATED_FIELDS = frozenset({
     "data_dir", "database_url", "bootstrap_api_key", "cors_origins", "max_body_bytes", "max_upload_bytes",
     "max_batch_items", "retention_days", "alert_clock", "alert_lang", "rules", "foresight_model",
     "sweep_interval_s", "refit_interval_s", "worker_poll_s",
+    "pseudonym_secret", "webhook_timeout_s", "webhook_max_attempts", "webhook_backoff_s", "webhook_backoff_max_s",
 })
 
 
