@@ -79,6 +79,9 @@ class Tables:
     risk_history: sa.Table
     alert_actions: sa.Table
     config_versions: sa.Table
+    webhook_subscriptions: sa.Table
+    outbound_deliveries: sa.Table
+    outbound_state: sa.Table
 
 
 #: Columns of each customer's current state (the foresight engine's output), added by migration 2.
@@ -149,6 +152,49 @@ def _workspace_tables(md: sa.MetaData) -> tuple[sa.Table, sa.Table, sa.Table]:
     return risk_history, actions, versions
 
 
+def _outbound_tables(md: sa.MetaData) -> tuple[sa.Table, sa.Table, sa.Table]:
+    """Migration 3's new tables: where alerts are pushed (webhooks, CRM tasks, notifications), each
+    delivery with its attempts (the dead-letter list is the deliveries that gave up), and the
+    dispatcher's position in the alert log."""
+    s = sa.String
+    subscriptions = sa.Table(
+        "webhook_subscriptions", md,
+        sa.Column("id", s(40), primary_key=True),
+        sa.Column("name", s(200), nullable=False),
+        sa.Column("kind", s(20), nullable=False),  # webhook, crm, notify
+        sa.Column("url", sa.Text, nullable=False),
+        sa.Column("secret", s(200)),
+        sa.Column("headers", sa.JSON),
+        sa.Column("events", sa.JSON, nullable=False),
+        sa.Column("min_severity", s(20), nullable=False),
+        sa.Column("crm", s(20)),
+        sa.Column("created_by", s(200), nullable=False),
+        sa.Column("created_at", UTCDateTime, nullable=False),
+    )
+    deliveries = sa.Table(
+        "outbound_deliveries", md,
+        sa.Column("id", s(64), primary_key=True),  # the idempotency key
+        sa.Column("subscription_id", s(40), nullable=False, index=True),
+        sa.Column("alert_id", s(40), nullable=False, index=True),
+        sa.Column("customer_id", s(200), nullable=False, index=True),
+        sa.Column("event", s(30), nullable=False),
+        sa.Column("payload", sa.JSON, nullable=False),
+        sa.Column("status", s(20), nullable=False, index=True),  # pending, delivered, dead
+        sa.Column("attempts", sa.Integer, nullable=False),
+        sa.Column("next_attempt_at", UTCDateTime, nullable=False, index=True),
+        sa.Column("last_status", sa.Integer),
+        sa.Column("last_error", sa.Text),
+        sa.Column("created_at", UTCDateTime, nullable=False),
+        sa.Column("finished_at", UTCDateTime),
+    )
+    state = sa.Table(
+        "outbound_state", md,
+        sa.Column("name", s(40), primary_key=True),
+        sa.Column("value", sa.Integer, nullable=False),
+    )
+    return subscriptions, deliveries, state
+
+
 def build_tables(metadata: sa.MetaData | None = None) -> Tables:
     """The current (head) schema: migration 1's tables with migration 2's columns and tables."""
     md = metadata or sa.MetaData()
@@ -158,8 +204,9 @@ def build_tables(metadata: sa.MetaData | None = None) -> Tables:
     for name, kind in _ASSIGNEE_COLUMNS:
         alerts.append_column(sa.Column(name, kind))
     risk_history, actions, versions = _workspace_tables(md)
+    subscriptions, deliveries, outbound_state = _outbound_tables(md)
     return Tables(md, customers, messages, events, alerts, alert_events, feedback, api_keys, audit_log, jobs, models,
-                  queue, risk_history, actions, versions)
+                  queue, risk_history, actions, versions, subscriptions, deliveries, outbound_state)
 
 
 def _v1_tables(md: sa.MetaData, extra_customer_columns: list[sa.Column[Any]] | None = None) -> tuple[sa.Table, ...]:
@@ -312,6 +359,13 @@ def _v2_customer_state(conn: Connection) -> None:
     md.create_all(conn)
 
 
+def _v3_outbound(conn: Connection) -> None:
+    """Outbound: webhook, CRM-task and notification subscriptions, their deliveries, the dispatcher's cursor."""
+    md = sa.MetaData()
+    _outbound_tables(md)
+    md.create_all(conn)
+
+
 def _v4_workspace(conn: Connection) -> None:
     """The support team's workspace: alert owners, risk per day, actions and outcomes, saved settings."""
     for name, kind in _ASSIGNEE_COLUMNS:
@@ -325,6 +379,7 @@ def _v4_workspace(conn: Connection) -> None:
 MIGRATIONS: tuple[tuple[int, str, MigrationFn], ...] = (
     (1, "initial schema", _v1_initial),
     (2, "customer state, foresight models, evaluation queue", _v2_customer_state),
+    (3, "outbound: webhook subscriptions, deliveries and dead letters", _v3_outbound),
     # (keep the steps in version order: migrate(target=) stops at the first one past its target)
     (4, "workspace: alert owners, risk per day, actions and outcomes, saved settings", _v4_workspace),
 )
