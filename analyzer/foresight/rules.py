@@ -21,11 +21,14 @@ from analyzer.errors import ConfigError
 from analyzer.foresight.features import FEATURE_NAMES
 from analyzer.schema import SEVERITIES, VALUE_TIERS
 
-__all__ = ["ACTIONS", "DEFAULT_SEVERITY", "RISK_KEY", "URGENT_CAUSES", "URGENT_REASON", "WIN_BACK_CAUSE", "Rule",
-           "RuleTable", "load_rules"]
+__all__ = ["ACTIONS", "CRM_SYSTEMS", "DEFAULT_SEVERITY", "RISK_KEY", "URGENT_CAUSES", "URGENT_REASON",
+           "WIN_BACK_CAUSE", "Rule", "RuleTable", "load_rules"]
 
 ACTIONS: frozenset[str] = frozenset(
     {"priority_call", "help_resource", "relevant_offer", "delivery_followup", "thank_you_referral", "win_back"})
+CRM_SYSTEMS: tuple[str, ...] = ("hubspot", "salesforce", "zendesk", "dynamics")
+"""Where a rule's alerts may open a task (``crm_task``): a HubSpot task, a Salesforce Task, a Zendesk
+ticket or a Dynamics 365 activity, pushed by the service's CRM subscriptions."""
 DEFAULT_SEVERITY: dict[str, float] = {"low": 1.75, "medium": 2.5, "high": 4.0, "critical": 8.0}
 URGENT_CAUSES: tuple[str, ...] = ("churn_intent", "tone_collapse", "overdue_ticket_valuable")
 URGENT_REASON: dict[str, str] = {"churn_intent": "churn_intent", "tone_collapse": "tone_shift",
@@ -51,6 +54,7 @@ class Rule:
     max_risk: float | None = None
     min_severity: str | None = None
     max_odds_ratio: float | None = None
+    crm_task: str | None = None
 
     def matches(self, *, themes: set[str], signals: set[str], value_tier: str, risk: float, severity: str,
                 odds_ratio: float) -> bool:
@@ -155,6 +159,10 @@ def _rule(r: Any, i: int, where: str) -> Rule:
     kind = r.get("kind", "risk")
     if kind not in ("risk", "opportunity"):
         raise ConfigError(f"{where}: rule {name!r} has kind {kind!r}; use 'risk' or 'opportunity'.")
+    crm_task = r.get("crm_task")
+    if crm_task is not None and crm_task not in CRM_SYSTEMS:
+        raise ConfigError(f"{where}: rule {name!r} has crm_task {crm_task!r}; use one of {list(CRM_SYSTEMS)} "
+                          "(or leave it out: no CRM task for this rule's alerts).")
 
     def num(key: str) -> float | None:
         return None if when.get(key) is None else float(when[key])
@@ -162,7 +170,7 @@ def _rule(r: Any, i: int, where: str) -> Rule:
     return Rule(name=name, action=str(action), justification_es=str(just["es"]), justification_en=str(just["en"]),
                 kind=kind, themes=_as_set(when.get("themes"), "themes", name), signals=signals, value_tier=tiers,
                 min_risk=num("min_risk"), max_risk=num("max_risk"), min_severity=min_sev,
-                max_odds_ratio=num("max_odds_ratio"))
+                max_odds_ratio=num("max_odds_ratio"), crm_task=crm_task)
 
 
 def load_rules(path: str | Path | None = None, *, theme_ids: Iterable[str] | None = None) -> RuleTable:

@@ -14,6 +14,7 @@ How the pieces fit (each module imports only those below it, never this one)::
     middleware.py   errors, body limit, metrics    tasks.py       retention loop
     logs.py         what reaches the server log    params.py      path/query parameters
     jobs.py         batch-job runner               worker.py      evaluation queue and sweep (a thread)
+    outbound/       webhooks, CRM tasks, notifications (a thread; woken by the worker's on_alerts)
     foresight.py    the model, evaluations         feed.py        the SSE feed
     store/          the database (one Store class) db.py          schema, engine, migrations
 """
@@ -41,6 +42,7 @@ from analyzer.service.jobs import JobRunner
 from analyzer.service.logs import install_log_filters
 from analyzer.service.metrics import Metrics
 from analyzer.service.middleware import BodyLimitMiddleware, InternalErrorMiddleware, MetricsMiddleware
+from analyzer.service.outbound import OutboundDispatcher
 from analyzer.service.routes import ALL_ROUTERS
 from analyzer.service.store import open_store
 from analyzer.service.tasks import retention_loop
@@ -73,6 +75,9 @@ def create_app(settings: Settings | None = None, text_analyzer: FrameAnalyzer | 
     def on_alerts(alert_ids: list[str]) -> None:
         metrics.alerts.inc(len(alert_ids))
         notifier.notify()
+        outbound = getattr(app.state, "outbound", None)
+        if outbound is not None:  # webhooks, CRM tasks, notifications: sent by their own thread
+            outbound.wake(alert_ids)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -86,6 +91,8 @@ def create_app(settings: Settings | None = None, text_analyzer: FrameAnalyzer | 
         app.state.worker = Worker(app.state.foresight, on_alerts=on_alerts, poll_s=settings.worker_poll_s,
                                   sweep_interval_s=settings.sweep_interval_s)
         app.state.worker.start()
+        app.state.outbound = OutboundDispatcher(store, settings, rules=rules)
+        app.state.outbound.start()
         if not holder.ready:
             threading.Thread(target=holder.load, args=(settings,), name="load-models", daemon=True).start()
         retention = asyncio.create_task(retention_loop(store, settings, RETENTION_EVERY_S))
@@ -94,6 +101,7 @@ def create_app(settings: Settings | None = None, text_analyzer: FrameAnalyzer | 
         finally:
             retention.cancel()
             app.state.worker.stop()
+            app.state.outbound.stop()
             app.state.jobs.shutdown()
             store.engine.dispose()
 

@@ -15,9 +15,10 @@ from analyzer.service.routes.outcomes import router as outcomes_router
 from analyzer.service.routes.overview import router as overview_router
 from analyzer.service.routes.system import router as system_router
 from analyzer.service.routes.ui import router as ui_router
+from analyzer.service.routes.webhooks import router as webhooks_router
 
 __all__ = ["ALL_ROUTERS"]
 
 ALL_ROUTERS = (system_router, analyze_router, ingest_router, foresight_router, customers_router, alerts_router,
                jobs_router, admin_router, overview_router, outcomes_router, agents_router, configuration_router,
-               ui_router)
+               webhooks_router, ui_router)

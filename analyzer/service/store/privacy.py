@@ -55,7 +55,7 @@ class PrivacyStore(ActionStore, RiskHistoryStore, KeyStore):
                 return None
             counts: dict[str, int] = {}
             for table in (t.messages, t.events, t.alert_events, t.feedback, t.alert_actions, t.alerts,
-                          t.evaluation_queue, t.risk_history, t.customers):
+                          t.evaluation_queue, t.risk_history, t.outbound_deliveries, t.customers):
                 counts[table.name] = int(conn.execute(table.delete().where(table.c.customer_id == customer_id))
                                          .rowcount)
             # The audit trail stays (who read what, when) but can no longer name the person.
