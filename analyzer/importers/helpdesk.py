@@ -86,7 +86,7 @@ def _emit(t: Ticket, draft: Draft) -> None:
         draft.event(t.pos, customer_id=t.customer, timestamp=resolved, type="ticket_resolved", value=t.id,
                     channel=t.channel, event_id=f"{draft.source}:{t.id}:resolved", record_id=t.id)
     if t.csat is not None:
-        at = t.csat_at if text_of(t.csat_at) else (t.updated if text_of(t.updated) else t.created)
+        at = next((x for x in (t.csat_at, resolved, t.updated, t.created) if text_of(x)), None)
         draft.event(t.pos, customer_id=t.customer, timestamp=at, type="csat", value=t.csat, channel=t.channel,
                     event_id=f"{draft.source}:{t.id}:csat", record_id=t.id)
         if t.csat_comment:
