@@ -8,6 +8,8 @@ back-fills a year of purchases for a population, then measures, in one run:
   customer off the request path);
 - the same with ``?wait=true`` (the customer judged inside the request: what every ingest cost
   before the worker existed), as the baseline;
+- the same with ``?backfill=true`` (nothing evaluated: the request path alone, no worker competing
+  for the two cores);
 - ``POST /v1/analyze`` of the same texts (the text models alone: the floor of any ingest);
 - the delay from the ingest's answer to the alert's arrival on the SSE feed, for messages that
   say the customer is leaving.
@@ -79,7 +81,7 @@ def _population(n: int, now: dt.datetime, seed: int = 0) -> list[dict[str, Any]]
         i = 0
         while t < now - dt.timedelta(days=1):
             events.append({"event_id": f"p{k}-{i}", "customer_id": f"c{k:05d}", "timestamp": t.isoformat(),
-                           "type": "purchase", "value": round(rng.lognormal(3, 0.5), 2), "channel": "web"})
+                           "type": "purchase", "value": round(rng.lognormvariate(3, 0.5), 2), "channel": "web"})
             t += dt.timedelta(days=rng.expovariate(1 / gap))
             i += 1
     return events
@@ -124,6 +126,8 @@ def main() -> None:
                 for i in range(20):  # warm-up
                     one(i, "w")
                 queued = [one(i, "q") for i in range(args.requests)]
+                held = [one(i, "h", "?backfill=true") for i in range(args.requests)]
+                c.post("/v1/backfill/complete?wait=true").raise_for_status()
                 waited = [one(i, "s", "?wait=true") for i in range(args.requests)]
                 analysed = []
                 for i in range(args.requests):
@@ -137,6 +141,7 @@ def main() -> None:
             proc.wait(30)
     rows = [_row("ingest, one message (worker evaluates)", queued),
             _row("ingest, one message, ?wait=true (evaluated in the request)", waited),
+            _row("ingest, one message, ?backfill=true (no evaluation at all)", held),
             _row("analyze, one text (the text models alone)", analysed)]
     print(f"back-fill of {len(events):,} events for {args.customers:,} customers, refit and first judgement: "
           f"{backfill_s:.1f} s (model: {model['report']['source']}, horizon {model['horizon_days']} d)")

@@ -42,7 +42,7 @@ from analyzer.foresight import ForesightModel
 from analyzer.foresight.alerts import compute_alerts_detailed
 from analyzer.io.timestamps import parse_timestamps
 from analyzer.service import create_app
-from analyzer.service.db import create_db_engine, current_version, migrate, resolve_database_url
+from analyzer.service.db import MIGRATIONS, create_db_engine, current_version, migrate, resolve_database_url
 
 SAMPLE = Path(__file__).resolve().parents[1] / "datasets" / "sample"
 AS_OF = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
@@ -370,8 +370,9 @@ def test_a_version_1_database_is_upgraded_in_place(tmp_path: Path, database_url:
         conn.execute(sa.text("INSERT INTO customers (customer_id, opt_out, created_at, updated_at, value_tier, risk) "
                              "VALUES ('old', false, :t, :t, 'vip', 0.4)"), {"t": dt.datetime(2026, 1, 1)})
     assert current_version(engine) == 1
-    assert migrate(engine) == [2]
-    assert current_version(engine) == 2
+    head = MIGRATIONS[-1][0]
+    assert migrate(engine) == list(range(2, head + 1))  # every later step, in order
+    assert current_version(engine) == head
     cols = {c["name"] for c in sa.inspect(engine).get_columns("customers")}
     assert {"odds_ratio", "lapsed", "cause", "urgent", "days_inactive"} <= cols
     with engine.connect() as conn:

@@ -31,9 +31,13 @@ class Worker:
     """Drains the evaluation queue and runs the sweep (see the module docstring)."""
 
     def __init__(self, engine: ForesightService, *, on_alerts: Callable[[list[str]], None],
-                 poll_s: float = 1.0, sweep_interval_s: float = 3600.0, batch: int = 500) -> None:
+                 poll_s: float = 1.0, sweep_interval_s: float = 3600.0, batch: int = 500,
+                 gather_s: float = 0.25) -> None:
         self.engine, self.on_alerts = engine, on_alerts
         self.poll_s, self.sweep_interval_s, self.batch = poll_s, sweep_interval_s, batch
+        # After a wake-up, wait this long for more customers: one evaluation of many costs about what
+        # one of a single customer does (fixed costs dominate), and the requests keep the CPU meanwhile.
+        self.gather_s = gather_s
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -104,7 +108,9 @@ class Worker:
 
     def _loop(self) -> None:
         while not self._stop.is_set():
-            self._wake.wait(self.poll_s)
+            woken = self._wake.wait(self.poll_s)
+            if woken and self.gather_s > 0:
+                self._stop.wait(self.gather_s)
             self._wake.clear()
             if self._stop.is_set():
                 return
