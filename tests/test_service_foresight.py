@@ -18,6 +18,7 @@ import datetime as dt
 import json
 import random
 import threading
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +36,8 @@ from api_support import (  # noqa: F401  (fixtures)
     make_settings,
 )
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from analyzer.cli import app as cli_app
@@ -357,6 +360,40 @@ def test_concurrent_retries_of_one_request_raise_one_alert(service: TestClient) 
     _idle(service)
     assert sorted(set(results)) <= [200, 201] and results.count(201) >= 1
     assert service.get("/v1/alerts", params={"customer_id": "RETRY"}).json()["total"] == 1
+
+
+@settings(max_examples=8, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(threads=st.integers(2, 8), waits=st.lists(st.booleans(), min_size=8, max_size=8),
+       kind=st.sampled_from(["messages", "events"]))
+def test_any_concurrent_repetition_stores_one_row_and_at_most_one_alert(service: TestClient, threads: int,
+                                                                       waits: list[bool], kind: str) -> None:
+    """Property: the same request sent by 2-8 clients at once (queued or evaluated in the request, in any
+    mix) stores its row once and raises at most one alert."""
+    cid = f"R-{uuid.uuid4().hex[:10]}"
+    assert service.put(f"/v1/customers/{cid}", json={"value_tier": "vip"}).status_code == 200
+    when = (AS_OF - dt.timedelta(days=3)).isoformat()
+    if kind == "messages":
+        body: dict[str, Any] = {"messages": [{"message_id": f"{cid}-m", "customer_id": cid, "timestamp": when,
+                                              "channel": "chat", "text": "Quiero darme de baja ya, fatal"}]}
+    else:  # a valuable customer's ticket, three days without an answer: urgent
+        body = {"events": [{"event_id": f"{cid}-t", "customer_id": cid, "timestamp": when, "type": "ticket_opened",
+                            "value": "T-9", "channel": "email"}]}
+    codes: list[int] = []
+
+    def send(wait: bool) -> None:
+        codes.append(service.post(f"/v1/{kind}" + ("?wait=true" if wait else ""), json=body).status_code)
+
+    pool = [threading.Thread(target=send, args=(waits[i],)) for i in range(threads)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join(120)
+    _idle(service)
+    assert len(codes) == threads and set(codes) <= {200, 201} and codes.count(201) == 1
+    view = service.get(f"/v1/customers/{cid}").json()
+    assert len([r for r in view["timeline"] if r["kind"] == kind[:-1]]) == 1
+    assert service.get("/v1/alerts", params={"customer_id": cid}).json()["total"] <= 1
 
 
 # --------------------------------------------------------------------------- schema upgrade
