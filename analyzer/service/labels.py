@@ -90,9 +90,31 @@ _SCOPE: L = {"ingest": ("enviar datos", "send data"), "read": ("leer y atender a
 _JOB: L = {"queued": ("en cola", "queued"), "running": ("en curso", "running"), "done": ("terminado", "done"),
            "failed": ("fallido", "failed"), "deleted": ("borrado", "deleted"), "purged": ("purgado", "purged")}
 
+_AUDIT_ACTION: L = {
+    "create": ("creó", "created"), "update": ("cambió", "updated"), "acknowledge": ("atendió", "acknowledged"),
+    "resolve": ("resolvió", "resolved"), "dismiss": ("descartó", "dismissed"), "assign": ("asignó", "assigned"),
+    "action": ("anotó una acción en", "recorded an action on"),
+    "outcome": ("anotó el resultado de", "recorded the outcome of"),
+    "erase": ("borró", "erased"), "export": ("exportó", "exported"), "opt_out": ("excluyó del perfilado", "opted out"),
+    "opt_in": ("volvió a incluir", "opted back in"), "revoke": ("revocó", "revoked"), "refit": ("reajustó", "refitted"),
+    "sweep": ("revisó a todos en", "swept"),
+    "backfill_complete": ("cerró la carga histórica de", "completed the back-fill of"),
+    "download": ("descargó", "downloaded"), "read": ("consultó", "read"),
+}
+_AUDIT_RESOURCE: L = {
+    "alert": ("una alerta", "an alert"), "alerts": ("las alertas", "the alerts"),
+    "customer": ("un cliente", "a customer"),
+    "customers": ("los clientes", "the customers"), "api_key": ("una clave de API", "an API key"),
+    "job": ("un trabajo por lotes", "a batch job"), "model": ("el modelo de riesgo", "the risk model"),
+    "settings_rules": ("las reglas", "the rules"), "settings_taxonomy": ("la taxonomía", "the taxonomy"),
+    "overview": ("el resumen", "the overview"), "outcomes": ("los resultados", "the outcomes"),
+    "alert_history": ("el historial de una alerta", "an alert's history"),
+}
+
 CODE_LABELS: dict[str, L] = {"severity": _SEVERITY, "status": _STATUS, "action": _ACTION, "event": _EVENT,
                              "reason": _REASON, "urgent": _URGENT, "outcome": _OUTCOME, "tier": _TIER, "rule": _RULE,
-                             "sentiment": _SENTIMENT, "history": _HISTORY, "scope": _SCOPE, "job": _JOB}
+                             "sentiment": _SENTIMENT, "history": _HISTORY, "scope": _SCOPE, "job": _JOB,
+                             "audit_action": _AUDIT_ACTION, "audit_resource": _AUDIT_RESOURCE}
 """Group -> code -> (Spanish, English)."""
 
 

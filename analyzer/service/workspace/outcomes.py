@@ -64,11 +64,14 @@ def still_active(times: Sequence[dt.datetime], alerted_at: dt.datetime, window_d
 def compare(contacted: Sequence[dict[str, Any]], pool: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """Retention of ``contacted`` against ``pool`` (not contacted), standardised over (rule, severity) strata.
 
-    Each item has ``stratum`` and ``retained`` (bool).
+    Each item has ``stratum`` and ``retained`` (bool). ``contacted_rate`` is over every contacted
+    alert; the comparison uses the ``matched`` ones (whose stratum has alerts nobody acted on):
+    ``difference`` = their rate - the not-contacted rate of their strata, weighted like them.
     """
     by_stratum: dict[Any, list[bool]] = defaultdict(list)
     for item in pool:
         by_stratum[item["stratum"]].append(bool(item["retained"]))
+    n_all, k_all = len(contacted), sum(bool(c["retained"]) for c in contacted)
     matched = [c for c in contacted if by_stratum.get(c["stratum"])]
     n, k = len(matched), sum(bool(c["retained"]) for c in matched)
     weights: dict[Any, int] = defaultdict(int)
@@ -86,13 +89,14 @@ def compare(contacted: Sequence[dict[str, Any]], pool: Sequence[dict[str, Any]])
             pool_n += len(group)
     diff = None if rate is None or base is None else rate - base
     ci = None
-    if diff is not None:
-        half = _Z * math.sqrt((rate or 0) * (1 - (rate or 0)) / n + var_base)
-        ci = (round(diff - half, 4), round(diff + half, 4))
-    return {"contacted": len(contacted), "matched": n, "unmatched": len(contacted) - n,
-            "contacted_retained": k, "contacted_rate": None if rate is None else round(rate, 4),
-            "contacted_interval": wilson(k, n), "comparison": pool_n,
-            "comparison_rate": None if base is None else round(base, 4),
+    if diff is not None and rate is not None:
+        half = _Z * math.sqrt(rate * (1 - rate) / n + var_base)
+        ci = (round(max(-1.0, diff - half), 4), round(min(1.0, diff + half), 4))
+    return {"contacted": n_all, "contacted_retained": k_all,
+            "contacted_rate": None if n_all == 0 else round(k_all / n_all, 4),
+            "contacted_interval": wilson(k_all, n_all),
+            "matched": n, "unmatched": n_all - n, "matched_rate": None if rate is None else round(rate, 4),
+            "comparison": pool_n, "comparison_rate": None if base is None else round(base, 4),
             "difference": None if diff is None else round(diff, 4), "difference_interval": ci}
 
 
