@@ -26,9 +26,11 @@ from typing import IO, Any, Protocol
 import pandas as pd
 
 from analyzer.batch import ColumnMapping, run_batch
+from analyzer.importers import pseudonymizer_for
 from analyzer.io import count_rows, detect_format, iter_chunks, make_private_dir, neutralize_formulas
 from analyzer.io.durable import PRIVATE_FILE_MODE
 from analyzer.service.db import utcnow
+from analyzer.service.imports import run_import_job
 from analyzer.service.store import Store, jsonable
 from analyzer.settings import Settings
 
@@ -59,6 +61,7 @@ class ModelSource(Protocol):
 class JobRunner:
     def __init__(self, store: Store, holder: ModelSource, settings: Settings, root: Path) -> None:
         self.store, self.holder, self.settings, self.root = store, holder, settings, root
+        self.pseudonymizer = pseudonymizer_for(settings)  # uploads of a known source (options["source"])
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="batch-job")
 
     def save_upload(self, job_id: str, options: dict[str, Any], source: IO[bytes]) -> None:
@@ -105,6 +108,15 @@ class JobRunner:
         src, dst, rej = job_paths(self.root, job_id, opts)
         try:
             analyzer = self._wait_for_models()
+            if opts.get("source"):  # an SME export: imported, analysed, stored, its customers queued
+                self.store.update_job(job_id, status="running")
+                imported = run_import_job(self.store, analyzer, self.pseudonymizer, src, dst, rej, opts,
+                                          progress=lambda n: self.store.update_job(job_id, rows_done=n))
+                src.unlink(missing_ok=True)
+                self.store.update_job(job_id, status="done", rows_done=imported["rows_read"],
+                                      rows_total=imported["rows_read"], summary=jsonable(imported),
+                                      finished_at=utcnow())
+                return
             total = count_rows(src, detect_format(src, opts.get("input_format")))
             self.store.update_job(job_id, status="running", rows_total=total)
             done = [int(job["rows_done"] or 0)]

@@ -1,5 +1,8 @@
 """POST /v1/messages and /v1/events: idempotent ingest, then re-evaluation of the customers concerned.
 
+A customer id that is an e-mail address or a phone number is stored as its keyed pseudonym
+(``px_...``, the same one ``darkfeedback import`` writes), never in clear.
+
 Idempotent by id: a retried request stores nothing twice and answers with the ids it had
 already stored under ``duplicates``. The rows are committed before the response (a 2xx means
 durable). The customers in the request are then queued for re-evaluation, also for duplicate
@@ -21,7 +24,7 @@ from starlette.status import HTTP_201_CREATED
 
 from analyzer.service.auth import ApiKey, IngestKey
 from analyzer.service.db import utcnow
-from analyzer.service.deps import foresight, metrics, notifier, settings, store, worker
+from analyzer.service.deps import foresight, job_runner, metrics, notifier, settings, store, worker
 from analyzer.service.routes.analyze import check_texts, run_analyzer
 from analyzer.service.schemas import EventsIngest, IngestResult, MessagesIngest
 
@@ -53,6 +56,12 @@ def _first_of_each(items: list[Any], key: str) -> tuple[list[Any], list[str]]:
             seen.add(k)
             out.append(it)
     return out, sorted(repeated)
+
+
+def _pseudonyms(request: Request, ids: list[str]) -> dict[str, str]:
+    """Customer ids as stored: an e-mail or phone number becomes its keyed pseudonym (analyzer.importers.pseudonym)."""
+    pz = job_runner(request).pseudonymizer
+    return {c: pz(c) for c in set(ids)}
 
 
 def _check_modes(wait: bool, backfill: bool) -> None:
@@ -104,12 +113,13 @@ def ingest_messages(body: MessagesIngest, request: Request, key: IngestKey, resp
     # Limits count every item sent, before repeated ids are set aside.
     check_texts([m.text for m in body.messages], request, "messages.text")
     items, repeated = _first_of_each(body.messages, "message_id")
+    cid = _pseudonyms(request, [m.customer_id for m in items])
     existing = st.existing_message_ids([m.message_id for m in items])
     fresh = [m for m in items if m.message_id not in existing]
     created: set[str] = set()
     if fresh:
         frame = pd.DataFrame({
-            "message_id": [m.message_id for m in fresh], "customer_id": [m.customer_id for m in fresh],
+            "message_id": [m.message_id for m in fresh], "customer_id": [cid[m.customer_id] for m in fresh],
             "timestamp": pd.to_datetime([m.timestamp for m in fresh], utc=True),
             "channel": [m.channel for m in fresh], "text": [m.text for m in fresh]})
         out = run_analyzer(request, frame)
@@ -118,7 +128,7 @@ def ingest_messages(body: MessagesIngest, request: Request, key: IngestKey, resp
         for m, r in zip(fresh, out.to_dict("records"), strict=True):
             # Only the pipeline's redacted text is kept; the raw text ends with this request.
             rows.append({
-                "message_id": m.message_id, "customer_id": m.customer_id, "timestamp": m.timestamp,
+                "message_id": m.message_id, "customer_id": cid[m.customer_id], "timestamp": m.timestamp,
                 "channel": m.channel, "lang": r["lang"], "lang_confidence": float(r["lang_confidence"]),
                 "text_redacted": r["text_redacted"], "pii_types": list(r["pii_types"]),
                 "sentiment_label": r["sentiment_label"], "sentiment_score": float(r["sentiment_score"]),
@@ -126,7 +136,7 @@ def ingest_messages(body: MessagesIngest, request: Request, key: IngestKey, resp
                 "p_positive": float(r["p_positive"]), "sentences": list(r["sentences"]),
                 "themes": list(r["themes"]), "theme_evidence": list(r["theme_evidence"]), "ingested_at": now})
         created = st.insert_messages(rows)
-    return _finish(request, response, key, "message", [(m.message_id, m.customer_id) for m in items], created,
+    return _finish(request, response, key, "message", [(m.message_id, cid[m.customer_id]) for m in items], created,
                    repeated, wait=wait, backfill=backfill)
 
 
@@ -142,9 +152,10 @@ def ingest_events(body: EventsIngest, request: Request, key: IngestKey, response
         raise HTTPException(413, f"{len(body.events)} events in one request; the limit is {s.max_batch_items}. "
                                  "Split the request.")
     items, repeated = _first_of_each(body.events, "event_id")
+    cid = _pseudonyms(request, [e.customer_id for e in items])
     now = utcnow()
-    rows = [{"event_id": e.event_id, "customer_id": e.customer_id, "timestamp": e.timestamp, "type": e.type,
+    rows = [{"event_id": e.event_id, "customer_id": cid[e.customer_id], "timestamp": e.timestamp, "type": e.type,
              "value": e.value, "channel": e.channel, "ingested_at": now} for e in items]
     created = st.insert_events(rows)
-    return _finish(request, response, key, "event", [(e.event_id, e.customer_id) for e in items], created, repeated,
-                   wait=wait, backfill=backfill)
+    return _finish(request, response, key, "event", [(e.event_id, cid[e.customer_id]) for e in items], created,
+                   repeated, wait=wait, backfill=backfill)

@@ -11,8 +11,10 @@ from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile
 from fastapi.responses import FileResponse
 from starlette.status import HTTP_202_ACCEPTED
 
+from analyzer.importers import SOURCES
 from analyzer.service.auth import IngestKey, IngestOrReadKey
 from analyzer.service.deps import job_runner, store
+from analyzer.service.imports import IMPORT_EXTENSIONS
 from analyzer.service.jobs import job_paths
 from analyzer.service.params import JobIdPath
 from analyzer.service.schemas import JobPublic
@@ -50,24 +52,46 @@ def create_job(request: Request, key: IngestKey, file: Annotated[UploadFile, Fil
                timestamp_col: OptionalColumn = None, channel_col: OptionalColumn = None,
                id_col: OptionalColumn = None,
                output_format: Annotated[Literal["jsonl", "csv", "parquet"], Form()] = "jsonl",
-               encoding: Annotated[str, Form(pattern=r"^[A-Za-z0-9_.:-]{1,40}$")] = "utf-8") -> dict[str, Any]:
+               encoding: Annotated[str, Form(pattern=r"^[A-Za-z0-9_.:-]{1,40}$")] = "utf-8",
+               source: Annotated[str | None, Form(description="An SME export to import (as `darkfeedback import "
+                                                              "--source`): whatsapp, zendesk, freshdesk, intercom, "
+                                                              "hubspot, salesforce, dynamics, google-reviews, "
+                                                              "trustpilot, nps, shopify, ga4.")] = None,
+               business: Annotated[list[str] | None, Form(max_length=20, description="WhatsApp: the name or number "
+                                                          "the business writes under (repeatable).")] = None,
+               ) -> dict[str, Any]:
     """The same analysis as `darkfeedback analyze`; rejected rows go to a separate download.
+
+    With `source`, the file is an export of that source: it is imported as `darkfeedback import`
+    does (e-mail and phone ids pseudonymised), its messages analysed and stored, its events and
+    customers stored, and its customers queued for judgement (alerts follow within seconds); the
+    results are the analysed messages, the rejected rows the import's.
 
     The raw upload is deleted once the job has analysed it (or has failed); the results keep
     redacted texts only, until the job is deleted or a customer in them is erased.
     """
     # The file name is the client's: kept (for the job listing) without control characters.
     filename = _CONTROL.sub("", file.filename or "")[:300] or "upload"
-    ext = next((e for e in _EXTS if filename.lower().endswith(e)), None)
+    exts = IMPORT_EXTENSIONS if source else _EXTS
+    ext = next((e for e in exts if filename.lower().endswith(e)), None)
     if ext is None:
-        raise HTTPException(415, f"Cannot tell the format of {filename!r}; use one of {list(_EXTS)}.")
+        raise HTTPException(415, f"Cannot tell the format of {filename!r}; use one of {list(exts)}.")
+    if source is not None and (source not in SOURCES or source == "profile"):
+        raise HTTPException(422, f"Unknown source {source!r}; use one of {sorted(set(SOURCES) - {'profile'})}.")
+    if source == "whatsapp" and not business:
+        raise HTTPException(422, "A WhatsApp chat needs 'business': the name or number the business writes under.")
+    if any(not b.strip() or len(b) > 200 for b in business or []):
+        raise HTTPException(422, "Each 'business' value must be a name or number of 1-200 characters.")
     mapping = {"text": text_col}
     for field, col in (("customer_id", customer_col), ("timestamp", timestamp_col), ("channel", channel_col),
                        ("message_id", id_col)):
         if col:
             mapping[field] = col
     job_id = secrets.token_hex(8)
-    options = {"input_ext": ext, "output_format": output_format, "mapping": mapping, "encoding": encoding}
+    options: dict[str, Any] = {"input_ext": ext, "output_format": output_format, "mapping": mapping,
+                               "encoding": encoding}
+    if source:
+        options.update(source=source, business=list(business or []))
     runner = job_runner(request)
     runner.save_upload(job_id, options, file.file)
     st = store(request)
