@@ -99,7 +99,8 @@ _AUDIT_ACTION: L = {
     "opt_in": ("volvió a incluir", "opted back in"), "revoke": ("revocó", "revoked"), "refit": ("reajustó", "refitted"),
     "sweep": ("revisó a todos en", "swept"),
     "backfill_complete": ("cerró la carga histórica de", "completed the back-fill of"),
-    "download": ("descargó", "downloaded"), "read": ("consultó", "read"),
+    "download": ("descargó", "downloaded"), "read": ("consultó", "read"), "delete": ("borró", "deleted"),
+    "ingest": ("envió", "sent"), "retry": ("reintentó", "retried"),
 }
 _AUDIT_RESOURCE: L = {
     "alert": ("una alerta", "an alert"), "alerts": ("las alertas", "the alerts"),
@@ -108,7 +109,9 @@ _AUDIT_RESOURCE: L = {
     "job": ("un trabajo por lotes", "a batch job"), "model": ("el modelo de riesgo", "the risk model"),
     "settings_rules": ("las reglas", "the rules"), "settings_taxonomy": ("la taxonomía", "the taxonomy"),
     "overview": ("el resumen", "the overview"), "outcomes": ("los resultados", "the outcomes"),
-    "alert_history": ("el historial de una alerta", "an alert's history"),
+    "alert_history": ("el historial de una alerta", "an alert's history"), "messages": ("mensajes", "messages"),
+    "events": ("eventos", "events"), "webhook": ("un webhook", "a webhook"),
+    "webhook_delivery": ("un envío de webhook", "a webhook delivery"),
 }
 
 CODE_LABELS: dict[str, L] = {"severity": _SEVERITY, "status": _STATUS, "action": _ACTION, "event": _EVENT,
