@@ -20,6 +20,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import yaml
+
+from analyzer.errors import ConfigError
 from analyzer.foresight import RuleTable, load_rules
 from analyzer.service.foresight import ForesightService
 from analyzer.service.store import Store
@@ -55,7 +58,15 @@ def _loaded(text: str, suffix: str, loader: Any, **kwargs: Any) -> Any:
     with tempfile.TemporaryDirectory(prefix="df-settings-") as folder:
         path = Path(folder) / suffix
         path.write_text(text, encoding="utf-8")
-        return loader(path, **kwargs)
+        try:
+            return loader(path, **kwargs)
+        except ConfigError:
+            raise
+        except (yaml.YAMLError, TypeError, ValueError, AttributeError, KeyError, IndexError) as exc:
+            # A value of the wrong shape (a list where a number belongs...) that the loader did not foresee:
+            # from a file a start-up error, here the reason a save is refused.
+            raise ConfigError(f"{suffix} has a value of the wrong type or shape ({type(exc).__name__}: {exc}); "
+                              f"compare it with the packaged {suffix}.") from exc
 
 
 def check_taxonomy(text: str) -> Taxonomy:
