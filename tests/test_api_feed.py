@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from api_support import (  # noqa: F401  (fixtures)
     churning_messages,
@@ -42,14 +43,22 @@ def test_stream_replays_new_alerts_and_status_changes(client: TestClient) -> Non
 
 def test_support_page_and_its_strings(client: TestClient) -> None:
     page = client.get("/ui/", headers={"X-API-Key": ""})
-    assert page.status_code == 200 and "<script src=\"/ui/app.js\">" in page.text
+    assert page.status_code == 200 and "<script src=\"/ui/js/core.js\">" in page.text
     assert "default-src 'self'" in page.headers["content-security-policy"]
-    js = client.get("/ui/app.js").text
+    scripts = re.findall(r'<script src="(/ui/[^"]+)">', page.text)
+    js = "\n".join(client.get(s).text for s in scripts if "/vendor/" not in s)
     assert "/v1/alerts/stream" in js and "innerHTML" not in js
-    for verb in ("acknowledge", "resolve", "dismiss"):
-        assert f'"{verb}"' in js
+    for verb in ("acknowledge", "dismiss", "assign", "actions", "outcome"):
+        assert f'"/{verb}"' in js
+    # Vendored libraries are served from the page's own origin, licences included.
+    chart = client.get("/ui/vendor/uplot/uPlot.iife.min.js")
+    assert chart.status_code == 200 and chart.headers["content-type"].startswith("text/javascript")
+    assert "MIT" in client.get("/ui/vendor/uplot/LICENSE").text
     strings = client.get("/ui/i18n.json").json()
     assert set(strings) == {"es", "en"} and set(strings["es"]) == set(strings["en"])
-    assert strings["es"]["resolve"] == "Resolver" and strings["en"]["resolve"] == "Resolve"
-    assert client.get("/ui/../secrets").status_code == 404
+    assert strings["es"]["acknowledge"] == "Atender" and strings["en"]["acknowledge"] == "Acknowledge"
+    assert strings["en"]["_codes"]["action"]["priority_call"] == "Priority call"
+    for bad in ("/ui/../secrets", "/ui/%2e%2e/db.py", "/ui/js/.hidden.js", "/ui/vendor/uplot/uPlot.d.ts",
+                "/ui/a/b/c/d/e.js"):
+        assert client.get(bad).status_code == 404, bad
     assert client.get("/", follow_redirects=False).headers["location"] == "/ui/"

@@ -150,7 +150,7 @@ def test_a_customers_story(ws: TestClient, clock: Clock) -> None:
     assert s["weekly"]["purchases"] == [1, 2] and s["weekly"]["amount"] == [12.0, 21.0]
     assert s["recommended"]["status"] == "open" and s["recommended"]["justification"] == \
         s["recommended"]["justification_en"]
-    assert [r["code"] for r in s["raises"]][0] == "churn_intent"
+    assert s["raises"][0]["code"] == "churn_intent"
     assert all("contribution" not in r for r in s["raises"] + s["lowers"])  # words, not log-odds
     assert s["raises"][0]["evidence"]["quotes"]
     days = [i for i in s["timeline"] if i["kind"] == "events"]

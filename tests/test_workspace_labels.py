@@ -54,7 +54,7 @@ def _audit_calls() -> tuple[set[str], set[str]]:
                                            path.read_text(encoding="utf-8")):
             actions.add(action)
             if "{" in resource:
-                assert resource in TEMPLATES, f"an audit resource built from a template the test does not know: {resource}"
+                assert resource in TEMPLATES, f"an audit resource from a template the test does not know: {resource}"
                 resources.update(TEMPLATES[resource])
             else:
                 resources.add(resource)
@@ -130,5 +130,6 @@ def test_every_interface_string_exists_in_both_languages() -> None:
     for lang in ("es", "en"):
         missing = sorted(used - set(STRINGS[lang]))
         assert missing == [], f"{lang}: strings the pages use but {lang} lacks: {missing}"
-    same = [k for k in used if STRINGS["es"][k] == STRINGS["en"][k] and not re.fullmatch(r"[{}\d\W]*", STRINGS["es"][k])]
+    same = [k for k in used
+            if STRINGS["es"][k] == STRINGS["en"][k] and not re.fullmatch(r"[{}\d\W]*", STRINGS["es"][k])]
     assert len(same) <= 5, f"strings left in one language for both: {same}"

@@ -53,7 +53,8 @@ def test_comparison_is_standardised_over_rule_and_severity() -> None:
     assert r["comparison_rate"] == pytest.approx(0.4375) and r["comparison"] == 6
     assert r["difference"] == pytest.approx(0.3125)
     half = 1.96 * math.sqrt(0.75 * 0.25 / 4 + (0.75 ** 2) * 0.25 / 2 + (0.25 ** 2) * (0.25 * 0.75) / 4)
-    assert r["difference_interval"] == (pytest.approx(round(0.3125 - half, 4)), pytest.approx(round(min(1.0, 0.3125 + half), 4)))
+    assert r["difference_interval"] == (pytest.approx(round(0.3125 - half, 4)),
+                                        pytest.approx(round(min(1.0, 0.3125 + half), 4)))
     empty = compare([item("A", True)], [])
     assert empty["difference"] is None and empty["unmatched"] == 1 and empty["contacted_rate"] == 1.0
 
@@ -105,7 +106,8 @@ def test_themes_and_tone_by_week_against_the_previous_period() -> None:
 def test_a_customers_weeks_and_days() -> None:
     events = [
         {"event_id": "1", "timestamp": day(-1), "type": "purchase", "value": 20.5, "channel": "web"},
-        {"event_id": "2", "timestamp": day(-1) + dt.timedelta(hours=1), "type": "purchase", "value": "9.5", "channel": "app"},
+        {"event_id": "2", "timestamp": day(-1) + dt.timedelta(hours=1), "type": "purchase", "value": "9.5",
+         "channel": "app"},
         {"event_id": "3", "timestamp": day(-1), "type": "page_view", "value": None, "channel": "web"},
         {"event_id": "4", "timestamp": day(-8), "type": "campaign_sent", "value": "C1", "channel": "email"},
         {"event_id": "5", "timestamp": day(-8), "type": "error", "value": None, "channel": "app"},
