@@ -37,9 +37,13 @@ class RiskHistoryStore(AlertStore):
             return
         h = self.t.risk_history
         day = as_of.astimezone(dt.UTC).strftime("%Y-%m-%d")
+        # A customer erased while the evaluation ran has no row any more: nothing of theirs comes back.
+        known = self.existing_keys(conn, self.t.customers, "customer_id", [s["customer_id"] for s in states])
         rows = [{"customer_id": s["customer_id"], "day": day, "risk": float(s["risk"]),
                  "odds_ratio": None if s.get("odds_ratio") is None else float(s["odds_ratio"]),
-                 "severity": str(s["severity"]), "as_of": as_of} for s in states]
+                 "severity": str(s["severity"]), "as_of": as_of} for s in states if s["customer_id"] in known]
+        if not rows:
+            return
         if self.dialect in ("postgresql", "sqlite"):
             ins = pg_dialect.insert(h) if self.dialect == "postgresql" else sqlite_dialect.insert(h)
             stmt = ins.on_conflict_do_update(
