@@ -190,6 +190,15 @@ def test_the_workspace_tour(live: tuple[str, Clock], browser: Any) -> None:
     expect(boxes).to_contain_text("3 filas rechazadas")
     for bad in ("m027", "m034", "m035"):
         expect(boxes).to_contain_text(bad)
+    # An export of an import source (an NPS survey) through the jobs API: imported, analysed and stored.
+    customers_before = api.get("/v1/customers", params={"limit": 1}).json()["total"]
+    page.select_option("#job-source", "nps")
+    page.set_input_files("#job-file", str(SAMPLE / "nps" / "encuesta_nps.csv"))
+    page.locator("form.upload").nth(1).locator("button[type=submit]").click()
+    expect(page.locator(".done[data-file='encuesta_nps.csv']")).to_be_visible(timeout=120_000)
+    expect(page.locator(".progress-box").nth(1)).to_contain_text("Guardado en la base de datos")
+    api.post("/v1/backfill/complete?wait=true")  # the import's customers judged now, not within seconds
+    assert api.get("/v1/customers", params={"limit": 1}).json()["total"] > customers_before
     active = api.get("/v1/alerts", params={"status": ["open", "acknowledged"]}).json()["total"]
     assert active >= new_alerts
     check_page(page, "upload")

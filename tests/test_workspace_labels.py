@@ -13,6 +13,7 @@ import yaml
 
 from analyzer.foresight.features import FEATURE_NAMES
 from analyzer.foresight.rules import ACTIONS, URGENT_CAUSES, WIN_BACK_CAUSE
+from analyzer.importers import SOURCES as IMPORT_SOURCES
 from analyzer.schema import EVENT_TYPES, SENTIMENT_LABELS, SEVERITIES, VALUE_TIERS
 from analyzer.service.i18n import STRINGS
 from analyzer.service.labels import CODE_LABELS, labels
@@ -39,6 +40,7 @@ SOURCES: dict[str, tuple[str, ...]] = {
     "history": ("raised", "assigned", "action", "outcome", *ALERT_STATUSES),
     "scope": SCOPES,
     "job": ("queued", "running", "done", "failed", "deleted", "purged"),
+    "source": tuple(IMPORT_SOURCES),
 }
 
 

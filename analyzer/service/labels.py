@@ -114,10 +114,20 @@ _AUDIT_RESOURCE: L = {
     "webhook_delivery": ("un envío de webhook", "a webhook delivery"),
 }
 
+_SOURCE: L = {
+    "whatsapp": ("WhatsApp Business (chat exportado)", "WhatsApp Business (exported chat)"),
+    "zendesk": ("Zendesk", "Zendesk"), "freshdesk": ("Freshdesk", "Freshdesk"), "intercom": ("Intercom", "Intercom"),
+    "hubspot": ("HubSpot", "HubSpot"), "salesforce": ("Salesforce", "Salesforce"),
+    "dynamics": ("Microsoft Dynamics", "Microsoft Dynamics"), "google-reviews": ("Reseñas de Google", "Google reviews"),
+    "trustpilot": ("Trustpilot", "Trustpilot"), "nps": ("Encuesta NPS", "NPS survey"),
+    "shopify": ("Pedidos de Shopify", "Shopify orders"), "ga4": ("Google Analytics 4", "Google Analytics 4"),
+    "profile": ("Perfil YAML propio", "Own YAML profile"),
+}
+
 CODE_LABELS: dict[str, L] = {"severity": _SEVERITY, "status": _STATUS, "action": _ACTION, "event": _EVENT,
                              "reason": _REASON, "urgent": _URGENT, "outcome": _OUTCOME, "tier": _TIER, "rule": _RULE,
                              "sentiment": _SENTIMENT, "history": _HISTORY, "scope": _SCOPE, "job": _JOB,
-                             "audit_action": _AUDIT_ACTION, "audit_resource": _AUDIT_RESOURCE}
+                             "audit_action": _AUDIT_ACTION, "audit_resource": _AUDIT_RESOURCE, "source": _SOURCE}
 """Group -> code -> (Spanish, English)."""
 
 

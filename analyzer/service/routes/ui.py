@@ -18,6 +18,7 @@ from importlib.resources.abc import Traversable
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
+from analyzer.importers import SOURCES
 from analyzer.service.deps import settings, store
 from analyzer.service.i18n import STRINGS
 from analyzer.service.labels import labels
@@ -56,6 +57,12 @@ def i18n(request: Request) -> JSONResponse:
         codes["theme"] = {t.id: t.name.get(lang, t.id) for t in taxonomy.themes}
         out[lang] = {**STRINGS[lang], "_codes": codes}
     return JSONResponse(out)
+
+
+@router.get("/ui/sources.json")
+def sources() -> JSONResponse:
+    """The import sources an upload may name (``POST /v1/jobs`` with ``source``); ``profile`` needs a YAML file."""
+    return JSONResponse(sorted(s for s in SOURCES if s != "profile"))
 
 
 @router.get("/ui/{path:path}")

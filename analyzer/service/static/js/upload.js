@@ -64,19 +64,19 @@
     }
     status.textContent = t("judging");
     const done = await DF.api("/v1/backfill/complete?wait=true", { method: "POST" });
+    status.textContent = t("sent_rows").replace("{n}", DF.num(rows.length)).replace("{total}", DF.num(rows.length));
     out.append(el("p", { class: "done", "data-file": file.name }, file.name + ": " + t("upload_done").replace("{rows}", DF.num(rows.length - bad.length))
       .replace("{alerts}", DF.num(done.new_alerts || 0)), " ", el("a", { href: "#/alerts" }, t("see_alerts"))));
     if (bad.length) out.append(el("p", {}, t("rows_rejected").replace("{n}", bad.length)), el("ul", {}, bad.slice(0, 20).map((b) => el("li", {}, b))));
   }
 
+  // The sources are offered only when this server's jobs API takes a `source` (read from its OpenAPI schema).
   async function sources() {
     try {
       const spec = await (await fetch("/openapi.json")).json();
       const ref = spec.paths["/v1/jobs"].post.requestBody.content["multipart/form-data"].schema.$ref.split("/").pop();
-      const prop = spec.components.schemas[ref].properties.source;
-      if (!prop) return [];
-      const options = prop.enum || ((prop.anyOf || []).find((x) => x.enum) || {}).enum || [];
-      return options;
+      if (!spec.components.schemas[ref].properties.source) return [];
+      return await (await fetch("/ui/sources.json")).json();
     } catch (e) { return []; }
   }
 
@@ -86,8 +86,11 @@
     const body = new FormData();
     body.append("file", file);
     const src = form.querySelector("#job-source");
-    if (src && src.value) body.append("source", src.value);
-    else body.append("text_col", form.querySelector("#job-text").value || "text");
+    if (src && src.value) {
+      body.append("source", src.value);
+      const who = form.querySelector("#job-business").value.trim();
+      if (who) body.append("business", who);
+    } else body.append("text_col", form.querySelector("#job-text").value || "text");
     let j = await DF.api("/v1/jobs", { method: "POST", body });
     const bar = el("progress", { max: "1", value: "0", "aria-label": t("progress") });
     const status = el("p", { role: "status" }, DF.label("job", j.status));
@@ -100,7 +103,8 @@
     }
     if (j.status !== "done") { out.append(el("p", { class: "error" }, j.error || DF.label("job", j.status))); return; }
     const s = j.summary || {};
-    out.append(el("p", { class: "done" }, t("job_done").replace("{rows}", DF.num(s.rows_written !== undefined ? s.rows_written : j.rows_done))
+    if (src && src.value) out.append(el("p", {}, t("imported_note"), " ", el("a", { href: "#/alerts" }, t("see_alerts"))));
+    out.append(el("p", { class: "done", "data-file": file.name }, t("job_done").replace("{rows}", DF.num(s.rows_written !== undefined ? s.rows_written : j.rows_done))
       .replace("{rejected}", DF.num(s.rows_rejected || 0))),
       el("button", { type: "button", onclick: async () => {
         const r = await fetch(j.result_url, { headers: { "X-API-Key": DF.key() } });
@@ -120,7 +124,9 @@
       const offered = await sources();
       const f2 = el("form", { class: "upload", onsubmit: (e) => { e.preventDefault(); job(f2, out2).catch(DF.fail); } },
         offered.length ? el("label", { for: "job-source" }, t("source")) : null,
-        offered.length ? el("select", { id: "job-source" }, el("option", { value: "" }, t("plain_file")), offered.map((s) => el("option", { value: s }, s))) : null,
+        offered.length ? el("select", { id: "job-source" }, el("option", { value: "" }, t("plain_file")), offered.map((s) => el("option", { value: s }, DF.label("source", s)))) : null,
+        offered.length ? el("label", { for: "job-business" }, t("business")) : null,
+        offered.length ? el("input", { id: "job-business", type: "text", maxlength: "200" }) : null,
         el("label", { for: "job-text" }, t("text_column")), el("input", { id: "job-text", type: "text", value: "text", maxlength: "200" }),
         el("label", { for: "job-file" }, t("file")), el("input", { id: "job-file", type: "file" }),
         el("button", { type: "submit" }, t("analyse_file")));
