@@ -125,3 +125,19 @@ def test_a_customers_weeks_and_days() -> None:
     assert latest["channels"] == ["app", "web"]
     assert line[2]["amount"] is None and line[2]["counts"] == {"campaign_sent": 1, "error": 1, "ticket_opened": 1}
     assert to_number("12,5") is None and to_number(True) is None and to_number("nan") is None and to_number("3") == 3.0
+
+
+def test_the_overview_is_computed_once_per_minute_for_the_team() -> None:
+    from analyzer.service.workspace.overview import OverviewCache
+
+    calls: list[int] = []
+
+    def compute() -> dict[str, object]:
+        calls.append(1)
+        return {"n": len(calls)}
+
+    cache = OverviewCache(ttl_s=60)
+    assert [cache.get(("35", "12:00"), compute)["n"] for _ in range(5)] == [1, 1, 1, 1, 1]
+    assert cache.get(("364", "12:00"), compute)["n"] == 2  # another period: its own computation
+    stale = OverviewCache(ttl_s=0)
+    assert [stale.get("k", compute)["n"] for _ in range(2)] == [3, 4]

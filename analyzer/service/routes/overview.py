@@ -10,21 +10,31 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 import pandas as pd
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, FastAPI, HTTPException, Query, Request
 
 from analyzer.service.auth import ReadKey
 from analyzer.service.deps import Lang, alert_public, check_lang, foresight, settings, store
 from analyzer.service.params import CustomerIdPath
 from analyzer.service.store import jsonable
 from analyzer.service.workspace import effective_taxonomy, overview, summarised_timeline, weekly_activity
+from analyzer.service.workspace.overview import OverviewCache
 from analyzer.service.workspace.schemas import CustomerStory, Overview
 
 __all__ = ["router", "service_now"]
 
-router = APIRouter(tags=["workspace"])
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    app.state.overview_cache = OverviewCache(ttl_s=60.0)
+    yield
+
+
+router = APIRouter(tags=["workspace"], lifespan=_lifespan)
 Days = Annotated[int, Query(ge=7, le=730, description="Length of the period, in days (rounded up to whole weeks).")]
 
 
@@ -37,11 +47,17 @@ def service_now(request: Request) -> dt.datetime:
 @router.get("/v1/overview", response_model=Overview,
             summary="The team's overview: risk, value, deadlines, themes, tone")
 def get_overview(request: Request, key: ReadKey, days: Days = 35) -> dict[str, Any]:
+    """Computed at most once a minute (of the service's clock) for a given period: the numbers may lag a
+    new alert by up to a minute."""
     st, cfg = store(request), settings(request)
     taxonomy = effective_taxonomy(st, cfg)
     themes = [t for t in taxonomy.ids if t in taxonomy.complaint_ids or t == "churn_intent"]
     sla = foresight(request).config.behaviour.ticket_sla_hours
-    out = overview(st, now=service_now(request), days=days, sla_hours=sla, themes=themes)
+    now = service_now(request)
+    cache: OverviewCache = request.app.state.overview_cache
+    # The same minute of the service's clock, the same period and themes: one computation for the team.
+    cache_key = (days, now.replace(second=0, microsecond=0), tuple(themes), sla)
+    out = dict(cache.get(cache_key, lambda: overview(st, now=now, days=days, sla_hours=sla, themes=themes)))
     out["theme_names"] = {t.id: {"es": t.name.get("es", t.id), "en": t.name.get("en", t.id)}
                           for t in taxonomy.themes}
     st.audit(key.name, "read", "overview", None, {"days": days})
