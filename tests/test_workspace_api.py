@@ -291,3 +291,18 @@ def test_export_and_erasure_cover_the_workspace(ws: TestClient) -> None:
     assert counts["alert_actions"] == 1 and counts["risk_history"] == 1
     store = ws.app.state.store  # type: ignore[attr-defined]
     assert store.actions_of(customer_id="E1") == [] and store.risk_series("E1") == []
+
+
+def test_an_agent_cannot_act_under_another_name(ws: TestClient) -> None:
+    ana = key(ws, "ana", "read")
+    alert = raise_alert(ws, "N1", AS_OF)
+    aid = alert["alert_id"]
+    r = ws.post(f"/v1/alerts/{aid}/acknowledge", json={"agent": "luis"}, headers=ana)
+    assert r.status_code == 403 and "ana" in r.json()["error"]["message"]
+    assert ws.post(f"/v1/alerts/{aid}/acknowledge", json={"agent": "ana"}, headers=ana).status_code == 200
+    assert ws.post(f"/v1/alerts/{aid}/dismiss", json={"useful": False}, headers=ana).status_code == 200
+    assert [(h["kind"], h["agent"]) for h in ws.get(f"/v1/alerts/{aid}/history").json()][1:] == [
+        ("acknowledged", "ana"), ("dismissed", "ana")]
+    # An admin may record for someone else (e.g. when importing what the team did before).
+    other = raise_alert(ws, "N2", AS_OF)
+    assert ws.post(f"/v1/alerts/{other['alert_id']}/acknowledge", json={"agent": "luis"}).status_code == 200

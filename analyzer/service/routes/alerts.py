@@ -107,6 +107,10 @@ def _act(verb: str, alert_id: str, body: AlertActionCreate | None, request: Requ
         raise HTTPException(409, f"Alert {alert_id!r} is {row['status']}; it cannot be {status}. "
                                  f"Statuses: {list(ALERT_STATUSES)}.")
     body = body or AlertActionCreate()
+    # Each agent acts under their own key's name: naming someone else is an admin's (e.g. an import of history).
+    if body.agent not in (None, key.name) and not key.allows("admin"):
+        raise HTTPException(403, f"This key records actions as {key.name!r}; only an admin key may record them for "
+                                 f"another agent (received agent {body.agent!r}). Leave 'agent' out.")
     # Agents' notes are free text and may quote the customer: redacted like any other text, with
     # the language detected from the note itself so that names are found by NER too.
     note = redact(body.note).text if body.note else None
