@@ -237,7 +237,7 @@ def test_the_workspace_tour(live: tuple[str, Clock], browser: Any) -> None:
     # A new alert arrives while the list is open: it appears without a reload.
     api.put("/v1/customers/LIVE-1", json={"value_tier": "vip"})
     assert api.post("/v1/messages", json={"messages": leaving("LIVE-1", clock.now)}).status_code == 201
-    expect(page.locator("#alert-list article", has_text="LIVE-1")).to_be_visible(timeout=10_000)
+    expect(page.locator("#alert-list article", has_text="LIVE-1")).to_be_visible(timeout=30_000)
     page.locator(f"article[data-alert='{first}']").focus()
     page.keyboard.press("Enter")
     expect(page).to_have_url(re.compile(r"#/c/"))
@@ -346,7 +346,9 @@ def test_a_new_alert_reaches_the_feed_live_and_the_language_switches(live: tuple
         r = api.post("/v1/messages", json={"messages": leaving("BROWSER-1", START)})
         assert r.status_code == 201, r.text
     item = page.locator("#alert-list article[data-alert]", has_text="BROWSER-1")
-    expect(item).to_be_visible(timeout=5_000)
+    # The worker judges within about a second; the first judgement ever also fits the model (slower on a
+    # loaded CI machine).
+    expect(item).to_be_visible(timeout=30_000)
     expect(item.get_by_role("button", name="Me la quedo")).to_be_visible()
     expect(page.locator("#announce")).to_contain_text("BROWSER-1")  # screen readers hear of it too
     heading = page.locator("#page-alerts h1")

@@ -118,12 +118,20 @@ def test_a_customers_weeks_and_days() -> None:
     assert w["purchases"] == [0, 2] and w["amount"] == [0, 30.0]
     # Own activity: the purchases, the page view, the error, the ticket and the message; not our campaign.
     assert w["activity"] == [3, 3] and w["messages"] == [1, 0] and w["tickets"] == [1, 0] and w["errors"] == [1, 0]
-    line = summarised_timeline(events, messages)
+    line = summarised_timeline(events, messages, now=NOW)
     assert [i["kind"] for i in line] == ["events", "message", "events"]
     latest = line[0]
     assert latest["counts"] == {"purchase": 2, "page_view": 1} and latest["amount"] == 30.0
-    assert latest["channels"] == ["app", "web"]
+    assert latest["channels"] == ["app", "web"] and latest["period"] == "day" and latest["day"] == "2026-02-28"
     assert line[2]["amount"] is None and line[2]["counts"] == {"campaign_sent": 1, "error": 1, "ticket_opened": 1}
+    # Older than four weeks: one line per week (Monday to Sunday), however many days had events.
+    old = [{"event_id": f"o{i}", "timestamp": day(-60 - i), "type": "login", "value": None, "channel": "app"}
+           for i in range(14)]
+    weeks = [i for i in summarised_timeline(old, [], now=NOW) if i["kind"] == "events"]
+    assert all(w["period"] == "week" for w in weeks) and sum(w["counts"]["login"] for w in weeks) == 14
+    assert len(weeks) in (2, 3) and all(dt.date.fromisoformat(w["day"]).weekday() == 0 for w in weeks)
+    assert all(dt.date.fromisoformat(w["until"]) - dt.date.fromisoformat(w["day"]) == dt.timedelta(days=6)
+               for w in weeks)
     assert to_number("12,5") is None and to_number(True) is None and to_number("nan") is None and to_number("3") == 3.0
 
 

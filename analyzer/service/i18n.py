@@ -152,6 +152,7 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "per_week": ("por semana", "per week"),
     "other_alerts": ("Otras alertas", "Other alerts"),
     "timeline": ("Historial del cliente", "Customer timeline"),
+    "week_of": ("semana del {from} al {to}", "week of {from} to {to}"),
     "spent": ("gastó", "spent"),
     "text_purged": ("(texto borrado por la política de conservación)", "(text removed by the retention policy)"),
     "follow_up_days": ("Seguimiento (días tras la alerta)", "Follow-up (days after the alert)"),

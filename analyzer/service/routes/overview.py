@@ -99,5 +99,5 @@ def story(customer_id: CustomerIdPath, request: Request, key: ReadKey, days: Day
         "recommended": alert_public(open_[0], lang_) if open_ else None,
         "alerts": [alert_public(a, lang_) for a in alerts],
         "actions": st.actions_of(customer_id=customer_id),
-        "timeline": summarised_timeline(events, messages),
+        "timeline": summarised_timeline(events, messages, now=now),
     })

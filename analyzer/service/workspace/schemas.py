@@ -130,4 +130,5 @@ class CustomerStory(BaseModel):
     recommended: AlertPublic | None = Field(description="The open alert's recommended action and justification.")
     alerts: list[AlertPublic]
     actions: list[ActionPublic]
-    timeline: list[dict[str, Any]] = Field(description="Messages, and each day's events summarised, newest first.")
+    timeline: list[dict[str, Any]] = Field(description="Messages, and events summarised per day (last 4 weeks) or "
+                                                       "per week (before), newest first.")

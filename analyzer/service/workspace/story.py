@@ -1,8 +1,9 @@
 """One customer's story for the Customer page: purchases and activity by week, and a timeline where
-messages stand alone and behaviour events are summarised per day ("3 page views, 1 purchase (45.00)").
+messages stand alone and behaviour events are summarised -- per day over the last four weeks, per week
+before that ("3 page views, 1 purchase (45.00)").
 
-A customer with a year of clicks has hundreds of events; a support agent needs to see the days
-something happened and what, next to what the customer wrote.
+A customer with a year of clicks has hundreds of events; a support agent needs to see when something
+happened and what, next to what the customer wrote.
 """
 
 from __future__ import annotations
@@ -15,7 +16,10 @@ from typing import Any
 from analyzer.schema import OWN_ACTIVITY_TYPES
 from analyzer.service.workspace.overview import to_number, week_starts
 
-__all__ = ["summarised_timeline", "weekly_activity"]
+__all__ = ["DAILY_DAYS", "summarised_timeline", "weekly_activity"]
+
+DAILY_DAYS = 28
+"""Events of the last this-many days are summarised per day; older ones per week (Monday to Sunday)."""
 
 
 def weekly_activity(events: Sequence[dict[str, Any]], messages: Sequence[dict[str, Any]], *, now: dt.datetime,
@@ -53,20 +57,27 @@ def weekly_activity(events: Sequence[dict[str, Any]], messages: Sequence[dict[st
     return {"weeks": starts, **out}
 
 
-def summarised_timeline(events: Sequence[dict[str, Any]], messages: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Messages one by one and each day's events as one entry, newest first.
+def summarised_timeline(events: Sequence[dict[str, Any]], messages: Sequence[dict[str, Any]], *, now: dt.datetime,
+                        daily_days: int = DAILY_DAYS) -> list[dict[str, Any]]:
+    """Messages one by one and the events of each day (the last ``daily_days``) or week (before) as one
+    entry, newest first.
 
-    An events entry is ``{kind: "events", day, timestamp (the day's last event), counts: {type: n},
-    amount (the day's purchases), channels}``.
+    An events entry is ``{kind: "events", period: "day" | "week", day (its first day), until (its last
+    day), timestamp (its last event), counts: {type: n}, amount (its purchases), channels}``.
     """
-    days: dict[str, list[dict[str, Any]]] = {}
+    recent = (now - dt.timedelta(days=daily_days)).astimezone(dt.UTC).date()
+    groups: dict[tuple[str, dt.date], list[dict[str, Any]]] = {}
     for e in events:
-        days.setdefault(e["timestamp"].astimezone(dt.UTC).strftime("%Y-%m-%d"), []).append(e)
+        d = e["timestamp"].astimezone(dt.UTC).date()
+        key = ("day", d) if d >= recent else ("week", d - dt.timedelta(days=d.weekday()))
+        groups.setdefault(key, []).append(e)
     items: list[dict[str, Any]] = []
-    for day, evs in days.items():
+    for (period, first), evs in groups.items():
         counts = Counter(str(e["type"]) for e in evs)
         amounts = [to_number(e["value"]) for e in evs if e["type"] == "purchase"]
-        items.append({"kind": "events", "day": day, "timestamp": max(e["timestamp"] for e in evs),
+        last = first if period == "day" else min(first + dt.timedelta(days=6), recent - dt.timedelta(days=1))
+        items.append({"kind": "events", "period": period, "day": first.isoformat(), "until": last.isoformat(),
+                      "timestamp": max(e["timestamp"] for e in evs),
                       "counts": dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))),
                       "amount": round(sum(a for a in amounts if a is not None), 2) if amounts else None,
                       "channels": sorted({str(e["channel"]) for e in evs})})

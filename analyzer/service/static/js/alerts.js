@@ -7,7 +7,7 @@
   const STATUS = { active: ["open", "acknowledged"], open: ["open"], acknowledged: ["acknowledged"], resolved: ["resolved"],
     dismissed: ["dismissed"], withdrawn: ["withdrawn"], all: [] };
   const f = { status: "active", severity: "", cause: "", action: "", owner: "", segment: "", q: "", offset: 0 };
-  let items = [], total = 0, root = null;
+  let items = [], total = 0, root = null, latest = 0;
 
   function params() {
     const p = { status: STATUS[f.status], severity: f.severity, cause: f.cause, action: f.action, segment: f.segment,
@@ -63,11 +63,14 @@
     DF.$("next").disabled = f.offset + LIMIT >= total;
   }
 
+  // Only the answer to the latest request is shown: an earlier one arriving late must not overwrite it.
   async function load() {
+    const mine = ++latest;
     try {
       const page = await DF.api("/v1/alerts?" + DF.query(params()));
+      if (mine !== latest) return;
       items = page.items; total = page.total; render(); DF.say("");
-    } catch (e) { DF.fail(e); }
+    } catch (e) { if (mine === latest) DF.fail(e); }
   }
 
   function move(delta) {
@@ -78,8 +81,10 @@
     next.focus();
   }
 
+  const shown = () => root && root.isConnected && !root.closest("section").hidden;
+
   document.addEventListener("keydown", (e) => {
-    if (!root || root.hidden || e.ctrlKey || e.metaKey || e.altKey) return;
+    if (!shown() || e.ctrlKey || e.metaKey || e.altKey) return;
     const typing = /^(INPUT|TEXTAREA|SELECT)$/.test(e.target.tagName);
     if (e.key === "/" && !typing) { e.preventDefault(); DF.$("fa-q").focus(); return; }
     if (typing) return;
@@ -102,7 +107,7 @@
       if (items.length > LIMIT) items.pop();
       DF.announce(t("new_alert_for") + " " + a.customer_id + ": " + DF.label("action", a.action));
     } else return;
-    if (root && !root.hidden) render();
+    if (shown()) render();
   });
 
   DF.page("alerts", {

@@ -20,7 +20,8 @@
   function timeline(items) {
     return el("ol", { class: "timeline" }, items.map((it) => {
       if (it.kind === "events") {
-        return el("li", { class: "events" }, el("span", { class: "meta" }, DF.date(it.timestamp) + " · " + it.channels.join(", ") + " · "), eventsLine(it));
+        const when = it.period === "week" ? t("week_of").replace("{from}", DF.date(it.day)).replace("{to}", DF.date(it.until)) : DF.date(it.day);
+        return el("li", { class: "events" }, el("span", { class: "meta" }, when + " · " + it.channels.join(", ") + " · "), eventsLine(it));
       }
       const tone = it.sentiment_label ? DF.label("sentiment", it.sentiment_label) : null;
       const li = el("li", { class: "message tone-" + (it.sentiment_label || "none") },

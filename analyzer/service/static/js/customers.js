@@ -4,6 +4,7 @@
   const el = DF.el, t = DF.t;
   const LIMIT = 25;
   const f = { severity: "", tier: "", segment: "", lapsed: "false", offset: 0 };
+  let latest = 0;
 
   function select(id, key, options, reload) {
     const s = el("select", { id }, options.map(([v, label]) => el("option", { value: v, selected: f[key] === v }, label)));
@@ -18,8 +19,10 @@
       const prev = el("button", { type: "button" }, t("previous")), next = el("button", { type: "button" }, t("next"));
       const load = async () => {
         const q = { severity: f.severity, tier: f.tier, segment: f.segment, lapsed: f.lapsed, limit: LIMIT, offset: f.offset, lang: DF.lang() };
+        const mine = ++latest;  // only the latest request's answer is shown
         try {
           const page = await DF.api("/v1/customers?" + DF.query(q));
+          if (mine !== latest) return;
           body.replaceChildren(...page.items.map((c) => el("tr", {},
             el("th", { scope: "row" }, el("a", { href: "#/c/" + encodeURIComponent(c.customer_id) }, c.customer_id)),
             el("td", {}, DF.badge(c.severity)), el("td", {}, DF.pct(c.risk)),

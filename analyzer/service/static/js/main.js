@@ -35,13 +35,17 @@
     document.querySelectorAll("#nav a").forEach((a) => {
       if (a.dataset.page === (name === "customer" ? "customers" : name)) a.setAttribute("aria-current", "page"); else a.removeAttribute("aria-current");
     });
-    const root = $("page-" + name);
-    if (!DF.key()) { root.replaceChildren(DF.el("p", {}, t("need_key"))); DF.say(t("need_key")); return; }
+    const section = $("page-" + name);
+    if (!DF.key()) { section.replaceChildren(DF.el("p", {}, t("need_key"))); DF.say(t("need_key")); return; }
+    // Each render fills its own box: one overtaken by a newer render (a click, a language switch) keeps
+    // writing into a box that is no longer on the page.
     const token = {}; current = token;
-    root.setAttribute("aria-busy", "true");
-    try { await DF.pages[name].render(root, arg); if (current === token) DF.say(""); }
+    const box = DF.el("div", { class: "page" });
+    section.replaceChildren(box);
+    section.setAttribute("aria-busy", "true");
+    try { await DF.pages[name].render(box, arg); if (current === token) DF.say(""); }
     catch (e) { if (current === token) DF.fail(e); }
-    finally { root.removeAttribute("aria-busy"); }
+    finally { if (current === token) section.removeAttribute("aria-busy"); }
   };
 
   $("keyform").addEventListener("submit", async (e) => {
