@@ -208,6 +208,7 @@ def test_the_workspace_tour(live: tuple[str, Clock], browser: Any) -> None:
     ov = api.get("/v1/overview").json()
     cards = page.locator("#page-overview .card .big")
     at_risk = sum(ov["customers"]["by_severity"].get(s, 0) for s in ("critical", "high", "medium", "low"))
+    assert at_risk > 0 and ov["alerts"]["today"] > 0  # the upload shows (the signed-in overview was empty)
     expect(cards.nth(0)).to_have_text(str(at_risk))
     expect(cards.nth(2)).to_have_text(str(ov["alerts"]["today"]))
     assert page.locator("#page-overview figure.chart").count() == 2

@@ -169,14 +169,17 @@ def test_a_customers_story(ws: TestClient, clock: Clock) -> None:
 
 
 def test_overview(ws: TestClient) -> None:
+    assert ws.get("/v1/overview", params={"days": 14}).json()["alerts"]["today"] == 0
     raise_alert(ws, "O1", AS_OF)
+    # A new alert shows at once, although the overview of this period was just computed.
+    assert ws.get("/v1/overview", params={"days": 14}).json()["alerts"]["today"] == 1
     purchases = [{"event_id": f"o{i}", "customer_id": "O1", "type": "purchase", "value": v, "channel": "web",
                   "timestamp": (AS_OF - dt.timedelta(days=d)).isoformat()}
                  for i, (v, d) in enumerate(((100.0, 10), (50.0, 200), (999.0, 400)))]
     tickets = [{"event_id": "t1", "customer_id": "O2", "type": "ticket_opened", "value": "T1", "channel": "email",
                 "timestamp": (AS_OF - dt.timedelta(days=3)).isoformat()}]
     assert ws.post("/v1/events?wait=true", json={"events": purchases + tickets}).status_code == 201
-    o = ws.get("/v1/overview", params={"days": 14}).json()
+    o = ws.get("/v1/overview", params={"days": 21}).json()  # another period: computed now, not from the cache
     customer = ws.get("/v1/customers", params={"limit": 500}).json()["items"]
     risky = {c["customer_id"]: c for c in customer if c["severity"] in ("low", "medium", "high", "critical")
              and not c["lapsed"]}
@@ -187,8 +190,8 @@ def test_overview(ws: TestClient) -> None:
                                        .json()["items"])
     assert o["deadlines"]["breached"] == 1 and o["deadlines"]["open_past_deadline"] == 1
     churn = next(t for t in o["themes"] if t["theme"] == "churn_intent")
-    assert churn["total"] == 2 and churn["weekly"] == [0, 2]  # two of the three messages say they leave
-    assert o["tone"]["messages"] == [0, 3] and o["tone"]["mean"][1] < 0
+    assert churn["total"] == 2 and churn["weekly"] == [0, 0, 2]  # two of the three messages say they leave
+    assert o["tone"]["messages"] == [0, 0, 3] and o["tone"]["mean"][2] < 0
     assert o["theme_names"]["delivery_delay"]["es"]
 
 

@@ -30,7 +30,7 @@ __all__ = ["router", "service_now"]
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    app.state.overview_cache = OverviewCache(ttl_s=60.0)
+    app.state.overview_cache = OverviewCache(ttl_s=30.0)
     yield
 
 
@@ -47,16 +47,17 @@ def service_now(request: Request) -> dt.datetime:
 @router.get("/v1/overview", response_model=Overview,
             summary="The team's overview: risk, value, deadlines, themes, tone")
 def get_overview(request: Request, key: ReadKey, days: Days = 35) -> dict[str, Any]:
-    """Computed at most once a minute (of the service's clock) for a given period: the numbers may lag a
-    new alert by up to a minute."""
+    """Computed at most once per 30 s for a given period, and again as soon as an alert is raised or worked:
+    new messages and events that raise no alert show within 30 s."""
     st, cfg = store(request), settings(request)
     taxonomy = effective_taxonomy(st, cfg)
     themes = [t for t in taxonomy.ids if t in taxonomy.complaint_ids or t == "churn_intent"]
     sla = foresight(request).config.behaviour.ticket_sla_hours
     now = service_now(request)
     cache: OverviewCache = request.app.state.overview_cache
-    # The same minute of the service's clock, the same period and themes: one computation for the team.
-    cache_key = (days, now.replace(second=0, microsecond=0), tuple(themes), sla)
+    # The same minute of the service's clock, period and themes, and no alert raised or worked since (the
+    # feed's last entry): one computation for the team. New messages without an alert show within 30 s.
+    cache_key = (days, now.replace(second=0, microsecond=0), tuple(themes), sla, st.last_feed_id())
     out = dict(cache.get(cache_key, lambda: overview(st, now=now, days=days, sla_hours=sla, themes=themes)))
     out["theme_names"] = {t.id: {"es": t.name.get("es", t.id), "en": t.name.get("en", t.id)}
                           for t in taxonomy.themes}

@@ -26,7 +26,7 @@ VALUE_WINDOW_DAYS = 365
 
 class OverviewCache:
     """The overview, computed at most once per ``ttl_s`` for each key: every agent of a team opening the
-    page reads a year of messages and tickets once a minute, not once each (about 1 s for 35 days and
+    page reads a year of messages and tickets once, not once each (about 1 s for 35 days and
     4.5 s for 364 days on 20,000 customers, 400,000 events and 60,000 messages on a busy 2-core machine)."""
 
     def __init__(self, ttl_s: float = 60.0) -> None:
