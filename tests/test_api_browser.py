@@ -334,6 +334,12 @@ def test_the_workspace_tour(live: tuple[str, Clock], browser: Any) -> None:
     go(page, "#/", ".cards")
     expect(page.locator("#page-overview .card h2").first).to_have_text("Customers at risk")
     check_page(page)
+    for route, ready, heading in (("#/alerts", "#alert-list article", "Alerts"), ("#/c/c-1001", ".timeline", None),
+                                  ("#/settings", "#cfg-taxonomy", "Settings"), ("#/upload", "#up-file", "Upload")):
+        go(page, route, ready)
+        if heading:
+            expect(page.locator("main > section:not([hidden]) h1")).to_have_text(heading)
+        check_page(page)
     assert errors == []
     api.close()
 

@@ -112,7 +112,7 @@ def _used_keys() -> set[str]:
                "st_": ["active", "open", "acknowledged", "resolved", "dismissed", "withdrawn", "all"],
                "kind_": ["messages", "events", "customers"], "cfg_": ["rules", "taxonomy"],
                "edit_": ["rules", "taxonomy"], "save_": ["rules", "taxonomy"],
-               "source_": ["saved", "file", "packaged"]}
+               "source_": ["saved", "file", "packaged"], "applies_": ["rules", "taxonomy"]}
     for prefix in re.findall(r"\bt\(\"([a-z_]+_)\" \+", js):
         assert prefix in dynamic, f"a key prefix the test does not know: {prefix!r}"
         keys |= {prefix + v for v in dynamic[prefix]}

@@ -254,6 +254,12 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "source_packaged": ("La versión que trae el producto", "The version the product ships with"),
     "source_saved": ("Guardado desde esta página", "Saved from this page"),
     "versions": ("Versiones guardadas", "Saved versions"),
+    "applies_rules": ("Entran en vigor al guardarlas: la siguiente evaluación ya las usa.",
+                      "In force once saved: the next judgement uses them."),
+    "applies_taxonomy": ("Los nombres de los temas cambian al guardar; los temas de queja cuentan desde el siguiente "
+                         "reajuste del modelo de riesgo; descripciones y ejemplos, al reiniciar el servicio.",
+                         "Theme names change once saved; complaint themes count from the next refit of the risk "
+                         "model; descriptions and examples when the service restarts."),
     "audit": ("Registro de auditoría", "Audit trail"),
     "audit_help": ("Los últimos cambios: quién hizo qué y cuándo.", "The latest changes: who did what, and when."),
     "when": ("Cuándo", "When"),

@@ -6,7 +6,9 @@
   const LIMIT = 25;
   const STATUS = { active: ["open", "acknowledged"], open: ["open"], acknowledged: ["acknowledged"], resolved: ["resolved"],
     dismissed: ["dismissed"], withdrawn: ["withdrawn"], all: [] };
-  const f = { status: "active", severity: "", cause: "", action: "", owner: "", segment: "", q: "", offset: 0 };
+  const DEFAULTS = { status: "active", severity: "", cause: "", action: "", owner: "", segment: "", q: "", offset: 0 };
+  const f = Object.assign({}, DEFAULTS);
+  window.addEventListener("df-agent", () => Object.assign(f, DEFAULTS));  // another agent: their own view
   let items = [], total = 0, root = null, latest = 0;
 
   function params() {

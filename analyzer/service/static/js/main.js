@@ -16,12 +16,14 @@
   }
 
   async function whoAmI() {
+    const before = DF.me && DF.me.name;
     DF.me = null;
     if (!DF.key()) { $("me").textContent = ""; $("signout").hidden = true; $("keyform").hidden = false; return; }
     try {
       DF.me = await DF.api("/v1/me");
       $("me").textContent = t("signed_in_as") + " " + DF.me.name;
       $("signout").hidden = false; $("keyform").hidden = true;
+      if (before !== DF.me.name) window.dispatchEvent(new CustomEvent("df-agent", { detail: DF.me }));
     } catch (e) {
       sessionStorage.removeItem("df-key"); DF.fail(e); $("keyform").hidden = false;
     }

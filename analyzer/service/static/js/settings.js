@@ -21,7 +21,7 @@
         info.textContent = origin(); fill(); status.textContent = t("saved_ok"); DF.say("");
       } catch (e) { status.textContent = t("not_saved") + ": " + e.message; }
     } }, t("save_" + kind));
-    return el("section", { class: "cfg" }, el("h2", {}, t("cfg_" + kind)), info, el("p", { class: "meta" }, c.applies),
+    return el("section", { class: "cfg" }, el("h2", {}, t("cfg_" + kind)), info, el("p", { class: "meta" }, t("applies_" + kind)),
       el("label", { for: id }, t("edit_" + kind)), area, save, status, el("details", {}, el("summary", {}, t("versions")), hist));
   }
 
