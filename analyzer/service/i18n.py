@@ -257,9 +257,11 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "applies_rules": ("Entran en vigor al guardarlas: la siguiente evaluación ya las usa.",
                       "In force once saved: the next judgement uses them."),
     "applies_taxonomy": ("Los nombres de los temas cambian al guardar; los temas de queja cuentan desde el siguiente "
-                         "reajuste del modelo de riesgo; descripciones y ejemplos, al reiniciar el servicio.",
+                         "reajuste del modelo de riesgo. Descripciones y ejemplos llegan a los modelos de texto al "
+                         "arrancar el servicio con este texto como su archivo DARKFEEDBACK_TAXONOMY.",
                          "Theme names change once saved; complaint themes count from the next refit of the risk "
-                         "model; descriptions and examples when the service restarts."),
+                         "model. Descriptions and examples reach the text models when the service starts with this "
+                         "text as its DARKFEEDBACK_TAXONOMY file."),
     "audit": ("Registro de auditoría", "Audit trail"),
     "audit_help": ("Los últimos cambios: quién hizo qué y cuándo.", "The latest changes: who did what, and when."),
     "when": ("Cuándo", "When"),

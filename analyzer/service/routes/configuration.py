@@ -27,8 +27,8 @@ Kind = Literal["rules", "taxonomy"]
 _APPLIES = {
     "rules": "At once: the evaluator uses the saved rules from its next judgement.",
     "taxonomy": "Theme names at once on the pages; complaint themes at the next refit of the risk model; "
-                "descriptions, examples and keywords when the service restarts (the text models read them "
-                "at start-up).",
+                "descriptions, examples and keywords reach the text models when the service starts with this "
+                "text as its DARKFEEDBACK_TAXONOMY file.",
 }
 
 

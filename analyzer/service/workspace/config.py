@@ -8,8 +8,10 @@ refused with the loader's message when it is wrong. Once saved:
 
 - rules: the evaluator uses them from its next judgement (no restart);
 - taxonomy: theme names are what the pages show and its ``complaint: true`` themes are what the
-  risk counts as complaints from the next refit of the risk model; descriptions, examples and
-  keywords feed the text models, which read the taxonomy when the service starts.
+  risk counts as complaints from the next refit of the risk model. Descriptions, examples and
+  keywords feed the text models, which load the file named by ``DARKFEEDBACK_TAXONOMY`` when the
+  service starts (loading a second set of models to swap them live would double the memory): save
+  the text as that file for them to follow.
 """
 
 from __future__ import annotations
