@@ -282,6 +282,14 @@ def test_the_workspace_tour(live: tuple[str, Clock], browser: Any) -> None:
     card = page.locator(f"article[data-alert='{alert_id}']")
     card.locator("summary", has_text="Trabajar").click()
     card.locator(f"#out-{alert_id}").select_option("retained")
+    # The same alert changes live (a colleague's note, a reload) while ana is choosing: the card is drawn
+    # again, and her open panel and her choice survive it.
+    page.evaluate("""async (id) => {
+        const a = await DF.api("/v1/alerts/" + id + "?lang=es");
+        window.dispatchEvent(new CustomEvent("df-alert", { detail: { kind: "updated", alert: a } }));
+    }""", alert_id)
+    expect(card.locator(f"#out-{alert_id}")).to_be_visible()
+    expect(card.locator(f"#out-{alert_id}")).to_have_value("retained")
     card.get_by_role("button", name="Guardar resultado y cerrar").click()
     expect(page.locator("#alert-count")).to_have_text("0–0 de 0")  # resolved: no longer to work
     history = api.get(f"/v1/alerts/{alert_id}/history").json()

@@ -44,7 +44,7 @@ def test_real_models_end_to_end(tmp_path) -> None:
         assert all(p["sentiment_score"] < 0 for p in view["sentiment_series"])
         calm = ["Todo perfecto con el último pedido, gracias.", "Muy contenta con la atención, volveré a comprar.",
                 "El envío llegó antes de lo previsto, genial."]
-        c.post("/v1/messages", json={"messages": [
+        c.post("/v1/messages?wait=true", json={"messages": [
             {"message_id": f"calm{i}", "customer_id": "CALM", "timestamp": now_minus(days=6 - 2 * i),
              "channel": "chat", "text": t} for i, t in enumerate(calm)]})
         calm_view = c.get("/v1/customers/CALM").json()

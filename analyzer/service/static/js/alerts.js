@@ -57,8 +57,8 @@
   function render() {
     const list = DF.$("alert-list");
     if (!list) return;
-    list.replaceChildren(...(items.length ? items.map((a) => DF.alertCard(a, { link: true, onChange: () => load() }))
-      : [el("p", { class: "meta" }, t("no_alerts"))]));
+    DF.replaceCards(list, items.length ? items.map((a) => DF.alertCard(a, { link: true, onChange: () => load() }))
+      : [el("p", { class: "meta" }, t("no_alerts"))]);
     const from = total ? f.offset + 1 : 0, to = Math.min(f.offset + LIMIT, total);
     DF.$("alert-count").textContent = t("showing").replace("{from}", from).replace("{to}", to).replace("{total}", total);
     DF.$("prev").disabled = f.offset === 0;

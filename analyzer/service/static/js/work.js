@@ -37,11 +37,39 @@
     return card;
   };
 
+  // Re-render a list of alert cards without losing what an agent is doing in one of them: a live alert or a
+  // reload must not fold an open "Work on it" panel, drop a half-typed note or move the focus. A card whose own
+  // change caused the reload (marked by `done`) starts afresh.
+  const fresh = new Set();
+  DF.replaceCards = function (list, cards) {
+    const kept = new Map();
+    list.querySelectorAll("article[data-alert]").forEach((c) => {
+      if (fresh.delete(c.dataset.alert)) return;
+      const values = {};
+      c.querySelectorAll("select[id], input[id]").forEach((x) => { values[x.id] = x.value; });
+      const active = c.contains(document.activeElement) ? document.activeElement.id : null;
+      kept.set(c.dataset.alert, { work: !!c.querySelector("details.work-more[open]"), values, active });
+    });
+    list.replaceChildren(...cards);
+    cards.forEach((c) => {
+      const k = c.dataset && kept.get(c.dataset.alert);
+      if (!k) return;
+      const more = c.querySelector("details.work-more");
+      if (more && k.work) more.open = true;
+      Object.entries(k.values).forEach(([id, v]) => {
+        const x = c.querySelector("#" + CSS.escape(id));
+        if (x && [...(x.options || [{ value: v }])].some((opt) => opt.value === v)) x.value = v;
+      });
+      if (k.active) { const x = c.querySelector("#" + CSS.escape(k.active)); if (x) x.focus(); }
+    });
+  };
+
   function controls(a, o) {
     const box = el("div", { class: "work" });
     const done = async (promise) => {
+      fresh.add(a.alert_id);  // its next rendering starts afresh (folded, empty note), whichever answer comes first
       try { const updated = await promise; DF.say(""); if (o.onChange) o.onChange(updated); }
-      catch (e) { DF.fail(e); }
+      catch (e) { fresh.delete(a.alert_id); DF.fail(e); }
     };
     const refetch = () => DF.api("/v1/alerts/" + a.alert_id + "?lang=" + DF.lang());
     if (DF.me && a.assignee !== DF.me.name) {
