@@ -66,6 +66,29 @@ def test_ingest_stores_contact_ids_as_pseudonyms(tmp_path: Path, database_url: s
         assert c.get("/v1/customers/C-1").status_code == 200
 
 
+def test_a_customer_is_read_updated_and_erased_by_the_address_they_wrote_from(tmp_path: Path,
+                                                                              database_url: str | None) -> None:
+    with _client(tmp_path, database_url) as c:
+        body = {"messages": [{"message_id": "m1", "customer_id": "Ana.Garcia@example.com", "timestamp": now_minus(1),
+                              "channel": "chat", "text": "Me doy de baja, nadie me contesta"}]}
+        assert c.post("/v1/messages?wait=true", json=body).status_code == 201
+        ana = P("ana.garcia@example.com")
+        view = c.get("/v1/customers/ana.garcia@EXAMPLE.com")
+        assert view.status_code == 200 and view.json()["customer"]["customer_id"] == ana
+        assert c.get("/v1/customers/ana.garcia@example.com/story").status_code == 200
+        assert c.get("/v1/alerts", params={"customer_id": "Ana.Garcia@example.com"}).json()["total"] == \
+            c.get("/v1/alerts", params={"customer_id": ana}).json()["total"]
+        # A PUT by address updates the pseudonymous customer; it never stores the address.
+        assert c.put("/v1/customers/+34 612 345 678", json={"value_tier": "vip"}).json()["customer_id"] == \
+            P("0034612345678")
+        assert "612" not in c.get("/v1/customers", params={"limit": 50}).text
+        assert c.get("/v1/customers/Ana.Garcia@example.com/export").json()["customer"]["customer_id"] == ana
+        erased = c.delete("/v1/customers/Ana.Garcia@example.com")
+        assert erased.status_code == 200 and erased.json()["customer_id"] == ana
+        assert c.get(f"/v1/customers/{ana}").status_code == 404
+        assert "example.com" not in c.get("/v1/audit", params={"limit": 500}).text
+
+
 def test_upload_of_a_known_source_is_imported_stored_and_judged(tmp_path: Path, database_url: str | None) -> None:
     with _client(tmp_path, database_url) as c:
         job = _job(c, SAMPLE / "zendesk" / "tickets.json", source="zendesk")

@@ -11,18 +11,34 @@ import threading
 from typing import Annotated, Any, Protocol
 
 import pandas as pd
-from fastapi import HTTPException, Query, Request
+from fastapi import Depends, HTTPException, Query, Request
 
 from analyzer.service.feed import FeedNotifier
 from analyzer.service.foresight import ForesightService
 from analyzer.service.jobs import JobRunner
 from analyzer.service.metrics import Metrics
+from analyzer.service.params import CustomerIdPath
 from analyzer.service.store import Store
 from analyzer.service.worker import Worker
 from analyzer.settings import Settings
 
-__all__ = ["AnalyzerHolder", "FrameAnalyzer", "Lang", "alert_public", "check_lang", "foresight", "holder", "job_runner",
-           "metrics", "notifier", "settings", "store", "worker"]
+__all__ = [
+    "AnalyzerHolder",
+    "FrameAnalyzer",
+    "Lang",
+    "StoredCustomerId",
+    "alert_public",
+    "check_lang",
+    "foresight",
+    "holder",
+    "job_runner",
+    "metrics",
+    "notifier",
+    "settings",
+    "store",
+    "stored_customer_id",
+    "worker",
+]
 
 log = logging.getLogger("analyzer.service")
 
@@ -85,6 +101,16 @@ def holder(request: Request) -> AnalyzerHolder:
 def job_runner(request: Request) -> JobRunner:
     r: JobRunner = request.app.state.jobs
     return r
+
+
+def stored_customer_id(customer_id: CustomerIdPath, request: Request) -> str:
+    """The id a customer is stored under: an e-mail address or a phone number becomes its keyed pseudonym,
+    exactly as at ingest, so a customer can be read, exported or erased by the address they wrote from
+    (and a PUT never stores the address itself)."""
+    return job_runner(request).pseudonymizer(customer_id)
+
+
+StoredCustomerId = Annotated[str, Depends(stored_customer_id)]
 
 
 def metrics(request: Request) -> Metrics:

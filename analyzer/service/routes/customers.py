@@ -7,8 +7,17 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query, Request
 
 from analyzer.service.auth import AdminKey, IngestKey, ReadKey
-from analyzer.service.deps import Lang, alert_public, check_lang, job_runner, notifier, settings, store, worker
-from analyzer.service.params import CustomerIdPath
+from analyzer.service.deps import (
+    Lang,
+    StoredCustomerId,
+    alert_public,
+    check_lang,
+    job_runner,
+    notifier,
+    settings,
+    store,
+    worker,
+)
 from analyzer.service.schemas import CustomerPublic, CustomerUpdate, CustomerView, ErasureResult, OptOutUpdate
 from analyzer.service.store import Store, erasure_token, jsonable
 
@@ -33,7 +42,7 @@ def _get(st: Store, customer_id: str) -> dict[str, Any]:
 
 
 @router.put("/v1/customers/{customer_id}", response_model=CustomerPublic, summary="Create or update a customer")
-def put_customer(customer_id: CustomerIdPath, body: CustomerUpdate, request: Request, key: IngestKey,
+def put_customer(customer_id: StoredCustomerId, body: CustomerUpdate, request: Request, key: IngestKey,
                  backfill: Annotated[bool, Query(description="Part of a back-fill: judged at "
                                                              "POST /v1/backfill/complete.")] = False) -> dict[str, Any]:
     st = store(request)
@@ -48,7 +57,7 @@ def put_customer(customer_id: CustomerIdPath, body: CustomerUpdate, request: Req
 
 @router.get("/v1/customers/{customer_id}", response_model=CustomerView,
             summary="Customer view: timeline, current risk, explanation, recent alerts")
-def customer_view(customer_id: CustomerIdPath, request: Request, key: ReadKey, lang: Lang = None,
+def customer_view(customer_id: StoredCustomerId, request: Request, key: ReadKey, lang: Lang = None,
                   limit: Annotated[int, Query(ge=1, le=2000)] = 200) -> dict[str, Any]:
     st = store(request)
     lang = check_lang(lang, settings(request).alert_lang)
@@ -73,7 +82,7 @@ def customer_view(customer_id: CustomerIdPath, request: Request, key: ReadKey, l
 
 @router.put("/v1/customers/{customer_id}/opt-out", response_model=CustomerPublic,
             summary="Opt a customer out of (or back into) profiling")
-def opt_out(customer_id: CustomerIdPath, body: OptOutUpdate, request: Request, key: IngestKey) -> dict[str, Any]:
+def opt_out(customer_id: StoredCustomerId, body: OptOutUpdate, request: Request, key: IngestKey) -> dict[str, Any]:
     """Opting out removes the customer's risk, reasons and per-message scores, withdraws open alerts
     and stops any later profiling or alert. Opting back in applies to messages ingested afterwards."""
     st = store(request)
@@ -86,7 +95,7 @@ def opt_out(customer_id: CustomerIdPath, body: OptOutUpdate, request: Request, k
 
 
 @router.get("/v1/customers/{customer_id}/export", summary="Everything held about a customer, as JSON")
-def export(customer_id: CustomerIdPath, request: Request, key: AdminKey) -> dict[str, Any]:
+def export(customer_id: StoredCustomerId, request: Request, key: AdminKey) -> dict[str, Any]:
     st = store(request)
     _get(st, customer_id)
     st.audit(key.name, "export", "customer", customer_id)
@@ -97,7 +106,7 @@ def export(customer_id: CustomerIdPath, request: Request, key: AdminKey) -> dict
 
 @router.delete("/v1/customers/{customer_id}", response_model=ErasureResult,
                summary="Erase a customer: every row and every derived value")
-def erase(customer_id: CustomerIdPath, request: Request, key: AdminKey) -> dict[str, Any]:
+def erase(customer_id: StoredCustomerId, request: Request, key: AdminKey) -> dict[str, Any]:
     """Deletes messages, events, alerts, feedback, feed entries and the profile. Audit-log rows stay
     but name an erasure token instead of the customer. The result files of finished batch jobs
     that hold a row of the customer are deleted whole (``deleted.job_results`` counts them; the

@@ -18,8 +18,7 @@ import pandas as pd
 from fastapi import APIRouter, FastAPI, HTTPException, Query, Request
 
 from analyzer.service.auth import ReadKey
-from analyzer.service.deps import Lang, alert_public, check_lang, foresight, settings, store
-from analyzer.service.params import CustomerIdPath
+from analyzer.service.deps import Lang, StoredCustomerId, alert_public, check_lang, foresight, settings, store
 from analyzer.service.store import jsonable
 from analyzer.service.workspace import effective_taxonomy, overview, summarised_timeline, weekly_activity
 from analyzer.service.workspace.overview import OverviewCache
@@ -67,7 +66,7 @@ def get_overview(request: Request, key: ReadKey, days: Days = 35) -> dict[str, A
 
 @router.get("/v1/customers/{customer_id}/story", response_model=CustomerStory,
             summary="A customer's story: risk over time, activity by week, reasons, recommended action, timeline")
-def story(customer_id: CustomerIdPath, request: Request, key: ReadKey, days: Days = 182,
+def story(customer_id: StoredCustomerId, request: Request, key: ReadKey, days: Days = 182,
           lang: Lang = None) -> dict[str, Any]:
     st = store(request)
     lang_ = check_lang(lang, settings(request).alert_lang)
