@@ -34,6 +34,19 @@ LEAVING = [
     ("You just lost a customer", "lost_customer"),
     ("How do I close my account?", "leave_service"),
     ("DO NOT FLY [HANDLE]", "warn_others"),
+    # forms added from en_airline/es_airline_reasons *train* tweets the first cues missed
+    ("I'll be sticking with [HANDLE] in the future.", "switch"),
+    ("Maybe next time I'll fly [HANDLE] for real customer service", "switch"),
+    ("Ready to just go with #jetblue since they care", "switch"),
+    ("I will be choosing other airlines after this week", "switch"),
+    ("Taking my 1K status to [HANDLE]", "switch"),
+    ("70 legs of travel and I am officially done.", "leave_service"),
+    ("There is no way that I am getting back on a plane with your airline", "never_again"),
+    ("No need to be a loyal JB customer anymore!", "never_again"),
+    ("#last #flight #ever on #AA", "never_again"),
+    ("Your website won't let me book... about to lose my business", "lost_customer"),
+    ("Mi propósito es intentar no volar con [HANDLE] en todo el año", "never_again"),
+    ("hay que viajar por Avianca", "switch"),
 ]
 
 NOT_LEAVING = [
@@ -47,6 +60,10 @@ NOT_LEAVING = [
     "I've never had this many issues with any other airline",
     "Me voy a Frankfurt el día 31",  # going somewhere, not leaving the company
     "Gracias, todo perfecto",
+    "Already done with my purchase, thanks",  # done with a task, not with the company
+    "I had to book another flight on Sunday",
+    "Can I switch to a later flight for free?",
+    "I'm done waiting, where is my bag? Please call me",  # impatience, not leaving
 ]
 
 

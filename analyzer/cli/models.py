@@ -108,7 +108,7 @@ def evaluate(
 
         darkfeedback evaluate --only sentiment --only themes
     """
-    from analyzer.evaluation.text import DEFAULT_PARTS, PER_THEME, evaluate_all
+    from analyzer.evaluation.text import DEFAULT_PARTS, PER_THEME, evaluate_all, table_records
     from analyzer.text.pipeline import load_analyzer
 
     parts = tuple(only) if only else DEFAULT_PARTS
@@ -141,7 +141,7 @@ def evaluate(
         out.print(themes)
     if output:
         output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(json.dumps(table_df.to_dict("records"), indent=2, default=str) + "\n")
+        output.write_text(json.dumps(table_records(table_df), indent=2, default=str, allow_nan=False) + "\n")
 
 
 def evaluate_foresight(

@@ -20,7 +20,7 @@ from analyzer.training import corpora as data
 from analyzer.training.themes import AIRLINE_REASON_TO_THEME
 
 __all__ = ["DEFAULT_PARTS", "PER_THEME", "TARGETS", "evaluate_all", "evaluate_banking77", "evaluate_langid",
-           "evaluate_sentiment", "evaluate_themes", "evaluate_themes_es"]
+           "evaluate_sentiment", "evaluate_themes", "evaluate_themes_es", "table_records"]
 
 #: Parts of :func:`evaluate_all` run by default (``darkfeedback evaluate`` without ``--only``).
 DEFAULT_PARTS = ("sentiment", "themes", "churn", "banking77", "langid", "pii")
@@ -213,3 +213,11 @@ def evaluate_all(analyzer: TextAnalyzer, *, log: Callable[[str], None] = print,
                          "target": None, "met": None})
     log(f"evaluation took {time.time() - t0:.0f}s")
     return pd.DataFrame(rows)
+
+
+def table_records(table: pd.DataFrame) -> list[dict[str, object]]:
+    """The rows of an :func:`evaluate_all` table as records with only the fields each row has: a per-theme
+    row keeps ``precision``/``recall``, a summary row its ``target``; the NaN the frame fills in elsewhere
+    is dropped (NaN is not JSON)."""
+    return [{str(k): v for k, v in rec.items() if not (isinstance(v, float) and v != v)}
+            for rec in table.to_dict("records")]

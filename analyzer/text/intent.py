@@ -94,7 +94,17 @@ _CUES: tuple[tuple[str, str, bool], ...] = (
                       r"done\s+with\s+(?:you|u|y'?all|them|\[HANDLE\]|this\s+(?:airline|company|bank)|"
                       + _NAME + r")\b|"
                       r"\bdone\s+(?:flying|with\s+you)\b", False),
+    ("leave_service", r"\b(?:i'?m|i\s+am|we'?re|we\s+are)\s+(?:so\s+|officially\s+|just\s+|totally\s+)?"
+                      r"done\s*(?:[.!]|$)", False),
     # -- never again ------------------------------------------------------------------------------
+    ("never_again", r"\bno\s+way\s+(?:that\s+)?(?:i|we)(?:'m|\s+am|'re|\s+are|'ll|\s+will)\s+(?:ever\s+)?"
+                    r"(?:getting|going|get|go|fly(?:ing)?)\s+(?:back\s+)?(?:on|with)\b", False),
+    ("never_again", r"\bloyal\b(?:\s+\S+){0,3}?\s+(?:anymore|any\s+more|no\s+more)\b|"
+                    r"(?<!\w)#?last\s+#?(?:flight|trip)\s+#?(?:ever|with|on)\b", False),
+    ("never_again", r"\b(?:intentar|intento|intentar[ée]|procurar[ée]|procuro)\s+no\s+(?:volver\s+a\s+)?"
+                    r"(?:volar|viajar|comprar)\s+(?:m[aá]s\s+)?con\b|\bcon\s+qui[eé]n\s+no\s+(?:viajar|volar)\b|"
+                    r"\bs[oó]lo\s+(?:viajo|vuelo|compro)\s+con\s+\S+\s+si\s+no\s+(?:tengo|hay|me\s+queda)\s+"
+                    r"(?:otra|otro|m[aá]s)\b", False),
     ("never_again", r"\bnunca\s+m[aá]s\b|\bnunca\s+mais\b|\bnunca\s+jam[aá]s\b|#nuncam[aá]s\b|"
                     r"\bnunca\s+con\s+(?:\[HANDLE\]|ellos|vosotros|ustedes|" + _NAME + r")", False),
     ("never_again", r"\bno\s+(?:gastar[ií]a|gastar[ée]|gasto|pagar[ée]|pagar[ií]a)\s+(?:ni\s+)?(?:un\s+)?"
@@ -155,6 +165,16 @@ _CUES: tuple[tuple[str, str, bool], ...] = (
      True),
     ("switch", r"\b(?:from\s+now\s+on|in\s+the\s+future)\s*,?\s+(?:i'?ll|i\s+will|we'?ll|we\s+will)\s+"
                r"(?:fly|book|go\s+with|use)\b", True),
+    ("switch", r"\b(?:stick(?:ing)?|stay(?:ing)?)\s+(?:with|to|the)\s+" + _OTHER_EN
+               + r"\s+(?:in\s+the\s+future|from\s+now\s+on)\b|"
+               r"\b(?:next\s+time|from\s+now\s+on|in\s+the\s+future)\s*,?\s+(?:i'?ll\s+|i\s+will\s+|we'?ll\s+|"
+               r"we\s+will\s+|i'?m\s+)?(?:fly(?:ing)?|book(?:ing)?|go(?:ing)?\s+with)\s+(?:with\s+)?" + _OTHER_EN
+               + r"|\bready\s+to\s+(?:just\s+)?(?:go|switch|move|fly)\s+(?:with|to)\s+(?:#\w+|" + _OTHER_EN + r")",
+     True),
+    ("switch", r"\b(?:choos(?:e|ing)|(?:will|can|could|'ll|gonna)\s+(?:travel|fly|book|go\s+with))\s+(?:with\s+|on\s+)?"
+               r"(?:an?other|other|different)\s+(?:airlines?|carriers?|companies|providers?)\b|"
+               r"\btak(?:e|ing)\s+my\s+(?:\w+\s+)?(?:business|money|status|loyalty|miles)\s+(?:to|elsewhere)\b", True),
+    ("switch", r"\bhay\s+que\s+(?:viajar|volar|ir)\s+(?:por|con|en)\s+" + _OTHER_ES, False),
     # -- telling others to stay away ------------------------------------------------------------------
     ("warn_others", r"\b(?:no|nunca|jam[aá]s)\s+(?:viajen|vuelen|viaj[eé]is|vol[eé]is|volemos|viajemos|compren|"
                     r"compr[eé]is|us[eé]is|usen|contraten|contrat[eé]is|reserven|reserv[eé]is|elijan|"
@@ -175,6 +195,8 @@ _CUES: tuple[tuple[str, str, bool], ...] = (
     # -- a customer lost ------------------------------------------------------------------------------
     ("lost_customer", r"\b(?:(?:hab[eé]is|han|has)\s+perdido|perd[eé]is|pierden)\s+(?:a\s+)?(?:un|una|otro|otra|"
                       r"a\s+un)\s+(?:\w+\s+)?(?:cliente|clienta|pasajer[oa])\b|\bun\s+cliente\s+menos\b", False),
+    ("lost_customer", r"\b(?:about\s+to|going\s+to|gonna|you'?ll|you\s+will|will)\s+lose\s+(?:my|our|a|another)\s+"
+                      r"(?:\w+\s+)?(?:business|customers?|client)\b", False),
     ("lost_customer", r"\b(?:(?:have|has|just|officially)\s+)*lost\s+(?:a|another|my|our|one|very\s+loyal|"
                       r"(?:a\s+)?(?:very\s+)?loyal)\s+(?:\w+\s+)?(?:customers?|business|flyer|client)\b|"
                       r"\byou\s+lost\s+(?:me|us)\b", False),
