@@ -77,7 +77,7 @@ def create_app(settings: Settings | None = None, text_analyzer: FrameAnalyzer | 
         notifier.notify()
         outbound = getattr(app.state, "outbound", None)
         if outbound is not None:  # webhooks, CRM tasks, notifications: sent by their own thread
-            outbound.wake(alert_ids)
+            outbound.wake()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -341,6 +341,13 @@ def _v1_tables(md: sa.MetaData, extra_customer_columns: list[sa.Column[Any]] | N
 MigrationFn = Callable[[Connection], None]
 
 
+def _add_columns(conn: Connection, table: str, columns: Sequence[tuple[str, Any]]) -> None:
+    """ALTER TABLE ... ADD COLUMN for each (name, SQLAlchemy type or type class), in the connection's dialect."""
+    for name, kind in columns:
+        column_type = kind() if isinstance(kind, type) else kind
+        conn.execute(sa.text(f"ALTER TABLE {table} ADD COLUMN {name} {column_type.compile(dialect=conn.dialect)}"))
+
+
 def _v1_initial(conn: Connection) -> None:
     # The frozen schema of step 1, in a private MetaData: later changes are later steps.
     md = sa.MetaData()
@@ -350,10 +357,7 @@ def _v1_initial(conn: Connection) -> None:
 
 def _v2_customer_state(conn: Connection) -> None:
     """The foresight engine's state per customer, its fitted models and its evaluation queue."""
-    for name, kind in _STATE_COLUMNS:
-        column_type = kind() if isinstance(kind, type) else kind
-        type_sql = column_type.compile(dialect=conn.dialect)
-        conn.execute(sa.text(f"ALTER TABLE customers ADD COLUMN {name} {type_sql}"))
+    _add_columns(conn, "customers", _STATE_COLUMNS)
     md = sa.MetaData()
     _foresight_tables(md)
     md.create_all(conn)
@@ -368,9 +372,7 @@ def _v3_outbound(conn: Connection) -> None:
 
 def _v4_workspace(conn: Connection) -> None:
     """The support team's workspace: alert owners, risk per day, actions and outcomes, saved settings."""
-    for name, kind in _ASSIGNEE_COLUMNS:
-        column_type = kind() if isinstance(kind, type) else kind
-        conn.execute(sa.text(f"ALTER TABLE alerts ADD COLUMN {name} {column_type.compile(dialect=conn.dialect)}"))
+    _add_columns(conn, "alerts", _ASSIGNEE_COLUMNS)
     md = sa.MetaData()
     _workspace_tables(md)
     md.create_all(conn)

@@ -20,6 +20,7 @@ import threading
 import time
 from collections.abc import Callable
 
+from analyzer.service.background import BackgroundThread
 from analyzer.service.foresight import Evaluation, ForesightService
 
 __all__ = ["Worker"]
@@ -27,8 +28,10 @@ __all__ = ["Worker"]
 log = logging.getLogger("analyzer.service.worker")
 
 
-class Worker:
+class Worker(BackgroundThread):
     """Drains the evaluation queue and runs the sweep (see the module docstring)."""
+
+    thread_name = "foresight-worker"
 
     def __init__(self, engine: ForesightService, *, on_alerts: Callable[[list[str]], None],
                  poll_s: float = 1.0, sweep_interval_s: float = 3600.0, batch: int = 500,
@@ -38,28 +41,10 @@ class Worker:
         # After a wake-up, wait this long for more customers: one evaluation of many costs about what
         # one of a single customer does (fixed costs dominate), and the requests keep the CPU meanwhile.
         self.gather_s = gather_s
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        super().__init__()
         self._last_sweep = time.monotonic()
         self._busy = threading.Lock()  # held while a batch or a sweep is in flight
         self.errors = 0
-
-    def start(self) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._loop, name="foresight-worker", daemon=True)
-            self._thread.start()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
-
-    def wake(self) -> None:
-        """Something was queued: look now rather than at the next poll."""
-        self._wake.set()
 
     def wait_idle(self, timeout: float = 30.0) -> bool:
         """Wait until the queue is empty and nothing is being evaluated; False on timeout."""

@@ -29,7 +29,6 @@ import datetime as dt
 import hashlib
 import json
 import logging
-import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -37,6 +36,7 @@ import httpx
 
 from analyzer.foresight.rules import RuleTable
 from analyzer.schema import SEVERITIES
+from analyzer.service.background import BackgroundThread
 from analyzer.service.db import utcnow
 from analyzer.service.outbound.payloads import alert_payload, crm_task, notification_text
 from analyzer.service.outbound.signing import signature_headers
@@ -66,8 +66,10 @@ def load_apprise() -> Any:
     return apprise
 
 
-class OutboundDispatcher:
+class OutboundDispatcher(BackgroundThread):
     """Collects and delivers (see the module docstring). ``run_once`` does one pass; ``start`` a thread."""
+
+    thread_name = "outbound"
 
     def __init__(self, store: Store, settings: Settings, *, rules: RuleTable | None = None,
                  client: httpx.Client | None = None, now: Callable[[], dt.datetime] = utcnow) -> None:
@@ -76,27 +78,13 @@ class OutboundDispatcher:
         self.crm_of_rule = {r.name: r.crm_task for r in rules.rules} if rules is not None else {}
         self.cooldown = dt.timedelta(days=rules.cooldown_days if rules is not None else 14.0)
         self.client = client or httpx.Client(timeout=settings.webhook_timeout_s, follow_redirects=False)
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        super().__init__()
         self.errors = 0
 
     # -- thread -------------------------------------------------------------------------
-    def start(self) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._loop, name="outbound", daemon=True)
-            self._thread.start()
-
     def stop(self, timeout: float = 10.0) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
+        super().stop(timeout)
         self.client.close()
-
-    def wake(self, alert_ids: list[str] | None = None) -> None:
-        self._wake.set()
 
     def _loop(self) -> None:
         while not self._stop.is_set():
