@@ -9,7 +9,7 @@ from fastapi.responses import StreamingResponse
 
 from analyzer.schema import Severity
 from analyzer.service.auth import ReadKey
-from analyzer.service.deps import Lang, alert_public, check_lang, job_runner, notifier, settings, store
+from analyzer.service.deps import Lang, alert_public, check_lang, notifier, settings, store, stored_customer_id
 from analyzer.service.feed import alert_stream
 from analyzer.service.params import (
     ActionQuery,
@@ -49,7 +49,7 @@ def list_alerts(request: Request, key: ReadKey,
     lang = check_lang(lang, settings(request).alert_lang)
     st = store(request)
     if customer_id is not None:  # an e-mail or phone number: the pseudonym it is stored under
-        customer_id = job_runner(request).pseudonymizer(customer_id)
+        customer_id = stored_customer_id(customer_id, request)
     rows, total = st.list_alerts(status=status, severity=severity, customer_id=customer_id, action=action,
                                  since=since, cause=cause, segment=segment, assignee="" if unassigned else assignee,
                                  q=q, limit=limit, offset=offset)
