@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analyzer.importers.common import Pos, parse_number, text_of
+from analyzer.importers.common import Pos, Record, parse_number, read_records, text_of
 from analyzer.importers.pseudonym import Pseudonymizer, is_email, is_phone
 from analyzer.io import TIMESTAMP_HELP, TimestampPolicy, parse_timestamps
 from analyzer.schema import (
@@ -59,6 +60,10 @@ class ImportOptions:
     business: tuple[str, ...] = ()
     profile: Path | None = None
     pseudonymizer: Pseudonymizer | None = None
+
+    def read(self, path: Path) -> list[Record]:
+        """The records of one file, read with these options' encoding, separator and sheet."""
+        return read_records(path, encoding=self.encoding, delimiter=self.delimiter, sheet=self.sheet)
 
 
 def stable_id(prefix: str, *parts: Any) -> str:
@@ -104,6 +109,14 @@ class Draft:
         self.rejected.append({"table": table, "source_file": pos.file, "source_row": pos.row,
                               "source_line": pos.line, "record_id": text_of(record_id), "reason": reason,
                               "column": column, "message": message})
+
+    def readable(self, records: Iterable[Record], table: str) -> Iterator[Record]:
+        """The records that were read; each one that was not is rejected (:meth:`read_error`) on the way."""
+        for rec in records:
+            if rec.error:
+                self.read_error(rec.pos, table, rec.error)
+            else:
+                yield rec
 
     def read_error(self, pos: Pos, table: str, reason: str) -> None:
         """A record the reader could not read (its reason code from :mod:`analyzer.io`)."""

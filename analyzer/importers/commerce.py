@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from analyzer.importers.base import Draft, ImportOptions, stable_id
-from analyzer.importers.common import find_column, parse_number, read_records, text_of
+from analyzer.importers.common import find_column, parse_number, text_of
 
 __all__ = ["GA4_EVENTS", "import_ga4", "import_shopify"]
 
@@ -49,10 +49,7 @@ def import_shopify(paths: list[Path], options: ImportOptions) -> Draft:
     for p in paths:
         draft.files.append(p.name)
         seen: set[str] = set()
-        for rec in read_records(p, encoding=options.encoding, delimiter=options.delimiter, sheet=options.sheet):
-            if rec.error:
-                draft.read_error(rec.pos, "events", rec.error)
-                continue
+        for rec in draft.readable(options.read(p), "events"):
             v = rec.values
             email = text_of(_get(v, "Email", "Customer Email"))
             phone = text_of(_get(v, "Phone", "Billing Phone", "Shipping Phone", "Default Address Phone"))
@@ -130,10 +127,7 @@ def import_ga4(paths: list[Path], options: ImportOptions) -> Draft:
     draft = Draft("ga4")
     for p in paths:
         draft.files.append(p.name)
-        for rec in read_records(p, encoding=options.encoding, delimiter=options.delimiter, sheet=options.sheet):
-            if rec.error:
-                draft.read_error(rec.pos, "events", rec.error)
-                continue
+        for rec in draft.readable(options.read(p), "events"):
             v = rec.values
             name = text_of(_get(v, "event_name")).lower()
             kind = GA4_EVENTS.get(name)

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from analyzer.importers.base import Draft, ImportOptions
-from analyzer.importers.common import Record, find_column, html_to_text, read_records, text_of
+from analyzer.importers.common import Record, find_column, html_to_text, text_of
 
 __all__ = ["import_dynamics", "import_hubspot", "import_salesforce"]
 
@@ -123,7 +123,7 @@ def _read(source: str, paths: list[Path], options: ImportOptions) -> Draft:
     files: dict[str, list[tuple[Path, list[Record], dict[str, str | None]]]] = {
         "companies": [], "contacts": [], "tickets": [], "notes": []}
     for p in paths:
-        recs = read_records(p, encoding=options.encoding, delimiter=options.delimiter, sheet=options.sheet)
+        recs = options.read(p)
         columns = list(recs[0].values) if recs and recs[0].values else []
         kind = _kind(columns)
         files[kind].append((p, recs, {f: _col(columns, f) for f in F}))
@@ -139,10 +139,7 @@ def _read(source: str, paths: list[Path], options: ImportOptions) -> Draft:
                     accounts[text_of(ref).casefold()] = info
     contacts = _Contacts()
     for _, recs, cols in files["contacts"]:
-        for rec in recs:
-            if rec.error:
-                draft.read_error(rec.pos, "customers", rec.error)
-                continue
+        for rec in draft.readable(recs, "customers"):
             cid = text_of(_v(rec, cols, "contact_id"))
             key = text_of(_v(rec, cols, "email")) or text_of(_v(rec, cols, "phone")) or cid
             name = text_of(_v(rec, cols, "name")) or " ".join(
@@ -155,10 +152,7 @@ def _read(source: str, paths: list[Path], options: ImportOptions) -> Draft:
                            owner=_v(rec, cols, "owner") or acct.get("owner"),
                            value=_v(rec, cols, "value") or acct.get("value"))
     for _, recs, cols in files["tickets"]:
-        for rec in recs:
-            if rec.error:
-                draft.read_error(rec.pos, "events", rec.error)
-                continue
+        for rec in draft.readable(recs, "events"):
             tid = text_of(_v(rec, cols, "ticket_id"))
             customer = contacts.find(_v(rec, cols, "ticket_contact"))
             draft.event(rec.pos, customer_id=customer, timestamp=_v(rec, cols, "created"), type="ticket_opened",
@@ -171,10 +165,7 @@ def _read(source: str, paths: list[Path], options: ImportOptions) -> Draft:
                             channel="crm", event_id=f"{source}:{tid}:resolved", record_id=tid)
             draft.counts["tickets"] += 1
     for _, recs, cols in files["notes"]:
-        for rec in recs:
-            if rec.error:
-                draft.read_error(rec.pos, "messages", rec.error)
-                continue
+        for rec in draft.readable(recs, "messages"):
             body = html_to_text(_v(rec, cols, "note_body"))
             title = html_to_text(_v(rec, cols, "note_title")) if cols.get("note_title") != cols.get("note_body") else ""
             draft.message(rec.pos, customer_id=contacts.find(_v(rec, cols, "note_parent")),

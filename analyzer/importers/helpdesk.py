@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from analyzer.importers.base import Draft, ImportOptions
-from analyzer.importers.common import Pos, Record, find_column, html_to_text, parse_number, read_records, text_of
+from analyzer.importers.common import Pos, Record, find_column, html_to_text, parse_number, text_of
 
 __all__ = ["Ticket", "import_freshdesk", "import_intercom", "import_zendesk"]
 
@@ -171,7 +171,7 @@ def import_zendesk(paths: list[Path], options: ImportOptions) -> Draft:
     from analyzer.importers.common import json_side_list
 
     draft = Draft("zendesk")
-    files = [(p, read_records(p, encoding=options.encoding, delimiter=options.delimiter, sheet=options.sheet))
+    files = [(p, options.read(p))
              for p in paths]
     roles: dict[str, str] = {}
     emails: dict[str, str] = {}
@@ -184,10 +184,8 @@ def import_zendesk(paths: list[Path], options: ImportOptions) -> Draft:
                 emails[uid] = text_of(u.get("email"))
     for p, recs in files:
         draft.files.append(p.name)
-        for rec in recs:
-            if rec.error:
-                draft.read_error(rec.pos, "messages", rec.error)
-            elif _is_user(rec.values):
+        for rec in draft.readable(recs, "messages"):
+            if _is_user(rec.values):
                 continue
             elif "requester_id" in rec.values or "comments" in rec.values:
                 _emit(_zendesk_json(rec, roles, emails), draft)
@@ -315,9 +313,6 @@ def _simple(source: str, paths: list[Path], options: ImportOptions, is_json: Cal
     draft = Draft(source)
     for p in paths:
         draft.files.append(p.name)
-        for rec in read_records(p, encoding=options.encoding, delimiter=options.delimiter, sheet=options.sheet):
-            if rec.error:
-                draft.read_error(rec.pos, "messages", rec.error)
-            else:
-                _emit(from_json(rec) if is_json(rec) else from_row(rec), draft)
+        for rec in draft.readable(options.read(p), "messages"):
+            _emit(from_json(rec) if is_json(rec) else from_row(rec), draft)
     return draft

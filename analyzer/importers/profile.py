@@ -45,7 +45,7 @@ import yaml
 
 from analyzer.errors import ConfigError, InputFormatError
 from analyzer.importers.base import Draft, ImportOptions
-from analyzer.importers.common import Record, html_to_text, norm_header, read_records, text_of
+from analyzer.importers.common import Record, html_to_text, norm_header, text_of
 from analyzer.schema import EVENT_TYPES
 
 __all__ = ["Profile", "import_profile", "load_profile"]
@@ -190,15 +190,12 @@ def import_profile(paths: list[Path], options: ImportOptions) -> Draft:
     wanted = profile.columns()
     for p in paths:
         draft.files.append(p.name)
-        recs = read_records(p, encoding=options.encoding, delimiter=options.delimiter, sheet=options.sheet)
+        recs = options.read(p)
         present = next((set(r.values) for r in recs if not r.error), set())
         missing = sorted(wanted - present)
         if recs and missing:
             raise InputFormatError(f"{p.name!r} lacks the column(s) {missing} that {profile.where} names; its columns: "
                                    f"{sorted(present)}. Fix the profile or the file.")
-        for rec in recs:
-            if rec.error:
-                draft.read_error(rec.pos, "messages", rec.error)
-            else:
-                _apply(rec, profile.blocks, draft)
+        for rec in draft.readable(recs, "messages"):
+            _apply(rec, profile.blocks, draft)
     return draft

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from analyzer.importers.base import Draft, ImportOptions
-from analyzer.importers.common import Record, find_column, html_to_text, norm_header, parse_number, read_records
+from analyzer.importers.common import Record, find_column, html_to_text, norm_header, parse_number
 from analyzer.importers.common import text_of as _t
 
 __all__ = ["import_google_reviews", "import_nps", "import_trustpilot", "nps_category"]
@@ -40,11 +40,7 @@ def _records(paths: list[Path], options: ImportOptions, draft: Draft, table: str
     out: list[Record] = []
     for p in paths:
         draft.files.append(p.name)
-        for rec in read_records(p, encoding=options.encoding, delimiter=options.delimiter, sheet=options.sheet):
-            if rec.error:
-                draft.read_error(rec.pos, table, rec.error)
-            else:
-                out.append(rec)
+        out += draft.readable(options.read(p), table)
     return out
 
 
