@@ -47,6 +47,35 @@ LEAVING = [
     ("Your website won't let me book... about to lose my business", "lost_customer"),
     ("Mi propósito es intentar no volar con [HANDLE] en todo el año", "never_again"),
     ("hay que viajar por Avianca", "switch"),
+    # forms added from the hand-labelled en_airline_tweets *train* tweets (corpora.load_en_airline_churn)
+    ("Two hours on the tarmac. #NeverAgain", "never_again"),
+    ("Never. Flying. US Air again. Never.", "never_again"),
+    ("I promise, I will nvr fly w/u again", "never_again"),
+    ("I'm not flying you again, if I can help it.", "never_again"),
+    ("I won't be flying either of them any time soon.", "never_again"),
+    ("No more United", "never_again"),
+    ("Been a faithful traveler for 15+ years, but no more!", "never_again"),
+    ("Don't think I'll be spending anymore money with you guys ever.", "never_again"),
+    ("which is why my next flights to Miami will be on another airline.", "switch"),
+    ("I'd still choose to purchase my tickets from a competitor.", "switch"),
+    ("I will be telling everyone never to use you guys", "warn_others"),
+    ("Another airline I know to avoid.", "warn_others"),
+    ("That's why we're done here.", "leave_service"),
+    # common Spanish forms (Spain and Latin America) the Spanish train tweets did not show
+    ("Perdieron un cliente", "lost_customer"),
+    ("Acaban de perder a un cliente fiel", "lost_customer"),
+    ("Dejaré de volar con ustedes", "never_again"),
+    ("Ya no vuelo más con vosotros", "never_again"),
+    ("No pienso volver.", "never_again"),
+    ("No volveréis a ver un euro mío", "never_again"),
+    ("Ya os podéis despedir de mí como cliente", "never_again"),
+    ("No contéis conmigo", "never_again"),
+    ("Me he pasado a Vueling", "switch"),
+    ("Me voy a la competencia", "switch"),
+    ("Viajaré con otra aerolínea", "switch"),
+    ("A la próxima vuelo con Air Europa", "switch"),
+    ("Me cambio de compañía", "switch"),
+    ("Huid de esta compañía", "warn_others"),
 ]
 
 NOT_LEAVING = [
@@ -64,6 +93,13 @@ NOT_LEAVING = [
     "I had to book another flight on Sunday",
     "Can I switch to a later flight for free?",
     "I'm done waiting, where is my bag? Please call me",  # impatience, not leaving
+    "No more delays please, I have a meeting",
+    "I'm not flying today, can I change to Friday?",
+    "I will be flying with you again next month",
+    "La próxima vez vuelo con vosotros seguro",
+    "Me cambio de asiento, gracias",
+    "Ya no vuelo más con miedo gracias a la tripulación",  # "ya no ... más con" needs a company after it
+    "Telling everyone how great the crew was",
 ]
 
 
@@ -142,3 +178,19 @@ def test_cues_on_the_training_data_they_were_written_from() -> None:
     gold = np.array([CHURN_INTENT in t for t in es["themes"]])
     assert (fired & gold).sum() / fired.sum() >= 0.7
     assert (fired & gold).sum() / gold.sum() >= 0.5
+
+
+@pytest.mark.requires_datasets("en_airline_tweets")
+def test_cues_on_the_hand_labelled_english_train_tweets() -> None:
+    """The 608 hand-labelled en_airline_tweets train tweets (140 announce leaving): the cues written
+    from them find most and are rarely wrong (measured 0.93 precision, 0.84 recall; 0.92 and 0.69
+    before the English train forms were added)."""
+    from analyzer.training import corpora as data
+
+    en = data.load_en_airline_churn()
+    assert int(en["labelled"].sum()) == 608 and int(en["churn"].sum()) == 140
+    lab = en[en["labelled"]]
+    fired = np.array([find_churn_cue(t) is not None for t in lab["text"]])
+    gold = lab["churn"].to_numpy(dtype=bool)
+    assert (fired & gold).sum() / fired.sum() >= 0.9
+    assert (fired & gold).sum() / gold.sum() >= 0.8

@@ -95,7 +95,7 @@ _CUES: tuple[tuple[str, str, bool], ...] = (
                       + _NAME + r")\b|"
                       r"\bdone\s+(?:flying|with\s+you)\b", False),
     ("leave_service", r"\b(?:i'?m|i\s+am|we'?re|we\s+are)\s+(?:so\s+|officially\s+|just\s+|totally\s+)?"
-                      r"done\s*(?:[.!]|$)", False),
+                      r"done(?:\s+here)?\s*(?:[.!]|$)", False),
     # -- never again ------------------------------------------------------------------------------
     ("never_again", r"\bno\s+way\s+(?:that\s+)?(?:i|we)(?:'m|\s+am|'re|\s+are|'ll|\s+will)\s+(?:ever\s+)?"
                     r"(?:getting|going|get|go|fly(?:ing)?)\s+(?:back\s+)?(?:on|with)\b", False),
@@ -124,7 +124,8 @@ _CUES: tuple[tuple[str, str, bool], ...] = (
     ("never_again", r"\b(?:[uú]ltima|[uú]nica)\s+vez\s+(?:que\s+(?:vuelo|viajo|compro|uso|reservo|elijo|"
                     r"contrato|confío|confio)|con\s+(?:ellos|vosotros|ustedes|uds|\[HANDLE\]|" + _NAME + r"))\b|"
                     r"\b[uú]ltima\s+vez\s+con\b|\bpor\s+[uú]ltima\s+vez\b", False),
-    ("never_again", r"\b(?:dej[eé]|hemos\s+dejado|he\s+dejado)\s+de\s+(?:volar|viajar|comprar|usar|confiar)\b",
+    ("never_again", r"\b(?:dej[eé]|hemos\s+dejado|he\s+dejado|dejar[ée]|dejaremos|(?:voy|vamos)\s+a\s+dejar)\s+de\s+"
+                    r"(?:volar|viajar|comprar|usar|confiar|contratar)\b",
      True),
     ("never_again", r"\bnever\s+(?:ever\s+)?(?:(?:be|want\s+to|have\s+to|going\s+to|to)\s+)?" + _TRAVEL_EN
                     + r"\b(?:\s+\S+){0,5}?\s+again\b|\bnever\s+again\b", False),
@@ -140,6 +141,31 @@ _CUES: tuple[tuple[str, str, bool], ...] = (
      False),
     ("never_again", r"\bno\s+(?:more|longer)\s+(?:fly(?:ing)?|book(?:ing)?|us(?:e|ing)|loyal|be\s+loyal)\b|"
                     r"\bwon'?t\s+be\s+loyal\b", False),
+    ("never_again", r"(?<!\w)#never\s*again\b|#(?:wont|won'?t|will\s*never|never)\s*(?:fly|book|use)\w*|"
+                    r"\bnever\W+(?:ever\W+)?(?:fly(?:ing)?|book(?:ing)?)\W+(?:\S+\W+){0,3}?again\b|"
+                    r"\bn(?:e)?v(?:e)?r\s+(?:fly|book)\s+(?:w/\s?u|with\s+(?:you|u))\s+again\b", False),
+    ("never_again", r"\b(?:(?:i'?m|i\s+am|we'?re|we\s+are)\s+not|nor\s+will\s+(?:i|we)|(?:i|we)\s+won'?t)\s+"
+                    r"(?:be\s+)?(?:ever\s+|evr\s+)?" + _TRAVEL_EN + r"\b(?:\s+\S+){0,4}?\s+(?:again|anymore|any\s+more|"
+                    r"any\s*time\s+soon)\b", False),
+    ("never_again", r"\b(?:not|never)\s+(?:to\s+)?want\s+to\s+(?:fly|book|travel|use)\s+(?:with\s+)?\S+(?:\s+\S+)?\s+"
+                    r"(?:ever|again|anymore)\b|\bno\s+more\s+(?:\[HANDLE\]|" + _NAME + r")(?:\s+(?:for\s+(?:me|us)|"
+                    r"in\s+my\s+future|flights?))?\s*(?:[.!,#]|$)|\b(?:loyal|faithful)\b[^.!?]{0,60}?\bbut\s+no\s+more\b",
+     False),
+    ("never_again", r"\b(?:spend(?:ing)?|giv(?:e|ing))\s+(?:any\s*more|another\s+(?:dime|cent|penny|dollar))\s+"
+                    r"(?:of\s+my\s+)?(?:money\s+)?(?:with|on|to)\s+(?:you|u|them|y'?all)\b|"
+                    r"\b(?:i'?d|i\s+would)\s+rather\s+(?:walk|drive|swim|take\s+(?:a|the)\s+(?:bus|train))\b", False),
+    ("never_again", r"\bno\s+(?:me|nos)\s+(?:ver[eé]is|ver[aá]n|ven)\s+m[aá]s\b|"
+                    r"\bno\s+(?:cont[eé]is|cuenten|cuentes)\s+(?:m[aá]s\s+)?conmigo\b", False),
+    ("never_again", r"\b(?:ya\s+)?no\s+(?:vuelo|viajo|compro|reservo|contrato)\s+m[aá]s\s+(?:con|en|a)\s+"
+                    r"(?:vosotros|ustedes|ellos|\[HANDLE\]|" + _NAME + r"|esta|esa|este|ese|la|el|vuestra|vuestro|"
+                    r"su)\b|"
+                    r"\bno\s+pienso\s+volver(?:\s+(?:nunca|jam[aá]s|m[aá]s))?\s*[.!…]|\bno\s+vuelvo\s+ni\s+loc[oa]\b|"
+                    r"\b[uú]ltima\s+vez\s+(?:volando|viajando|comprando|reservando)\s+con\b|"
+                    r"\bnunca\s+(?:volar|viajar|comprar|reservar)\s+con\b", False),
+    ("never_again", r"\bno\s+(?:volver[eé]is|volver[aá]n)\s+a\s+(?:ver|tener|cobrar(?:me|nos)?)\s+(?:ni\s+)?"
+                    r"(?:un|una|mi|mis|nuestro|nuestra)\b|\b(?:(?:pod[eé]is|pueden)\s+despedir(?:os|se)|(?:os|se)\s+"
+                    r"(?:pod[eé]is|pueden)\s+despedir)\s+de\s+"
+                    r"(?:m[ií]|nosotros)\b|\bdesp[ií]d(?:anse|eos|ete)\s+de\s+(?:m[ií]|nosotros)\b", False),
     # -- switching to a competitor ------------------------------------------------------------------
     ("switch", r"\b(?:me|nos)\s+(?:paso|pasamos|pasar[ée]|pasaremos|cambio|cambiamos|cambiar[ée])\s+(?:a|con)\s+"
                + _OTHER_ES + r"|"
@@ -150,7 +176,7 @@ _CUES: tuple[tuple[str, str, bool], ...] = (
                r"opci[oó]n|alternativa)\b", False),
     ("switch", r"\ba\s+partir\s+de\s+ahora\b(?:\s+\S+){0,4}?\s+(?:(?:con|en|por)\s+)?" + _OTHER_ES, False),
     ("switch", r"\b(?:prefiero|preferir[ée]|mejor)\s+(?:\w+\s+){0,6}?(?:con|por|x)\s+" + _OTHER_ES, False),
-    ("switch", r"\b(?:elijo|eleg[ií]|escog[ií]|escojo)\s+(?:otra\s+opci[oó]n|otra\s+compa[ñn][ií]a|"
+    ("switch", r"\b(?:elijo|eleg[ií]|elej[ií]|escog[ií]|escojo)\s+(?:otra\s+opci|otra\s+compa[ñn][ií]a|"
                r"\[HANDLE\]|" + _NAME + r")\b|\bhay\s+(?:otras\s+)?alternativas\b|\bhay\s+otras\s+compa[ñn][ií]as\b",
      False),
     ("switch", r"\bswitch(?:ing|ed)?\s+(?:over\s+)?(?:to\s+" + _OTHER_EN
@@ -175,6 +201,21 @@ _CUES: tuple[tuple[str, str, bool], ...] = (
                r"(?:an?other|other|different)\s+(?:airlines?|carriers?|companies|providers?)\b|"
                r"\btak(?:e|ing)\s+my\s+(?:\w+\s+)?(?:business|money|status|loyalty|miles)\s+(?:to|elsewhere)\b", True),
     ("switch", r"\bhay\s+que\s+(?:viajar|volar|ir)\s+(?:por|con|en)\s+" + _OTHER_ES, False),
+    ("switch", r"\b(?:me|nos)\s+(?:he|hemos)\s+(?:pasado|cambiado)\s+a\s+" + _OTHER_ES + r"|"
+               r"\b(?:me|nos)\s+(?:pas[eé]|cambi[eé]|pasamos|cambiamos)\s+a\s+" + _OTHER_ES + r"|"
+               r"\b(?:me|nos)\s+(?:voy|vamos|ir[ée]|iremos)\s+a\s+la\s+competencia\b", True),
+    ("switch", r"\b(?:viajar[ée]|volar[ée]|viajaremos|volaremos|comprar[ée]|reservar[ée]|ir[ée]|iremos)\s+"
+               r"(?:\w+\s+){0,3}?(?:con|en|por)\s+(?:otras?\s+(?:compa[ñn][ií]as?|aerol[ií]neas?|empresas?|"
+               r"operadoras?)|la\s+competencia)\b", True),
+    ("switch", r"\b(?:will\s+be|'ll\s+be|be)\s+(?:on|with)\s+(?:a\s+different|another|other)\s+"
+               r"(?:airlines?|carriers?)\b|"
+               r"\b(?:choose|choosing|purchas(?:e|ing)|buy(?:ing)?|book(?:ing)?|fly(?:ing)?)\s+(?:\w+\s+){0,3}?"
+               r"(?:from|with)\s+(?:a|your)\s+competitors?\b", True),
+    ("switch", r"\b(?:a\s+la\s+pr[oó]xima(?:\s+vez)?|la\s+pr[oó]xima\s+vez)\s*,?\s+(?:\w+\s+){0,2}?"
+               r"(?:vuelo|viajo|compro|reservo|volar[ée]|viajar[ée]|me\s+voy|ir[ée])\s+(?:con|en|por)\s+" + _OTHER_ES,
+     True),
+    ("switch", r"\b(?:me|nos)\s+(?:cambio|cambiamos|cambiar[ée]|voy\s+a\s+cambiar)\s+de\s+(?:compa[ñn][ií]a|"
+               r"aerol[ií]nea|operadora|banco|empresa|proveedor|tienda)\b", True),
     # -- telling others to stay away ------------------------------------------------------------------
     ("warn_others", r"\b(?:no|nunca|jam[aá]s)\s+(?:viajen|vuelen|viaj[eé]is|vol[eé]is|volemos|viajemos|compren|"
                     r"compr[eé]is|us[eé]is|usen|contraten|contrat[eé]is|reserven|reserv[eé]is|elijan|"
@@ -192,8 +233,15 @@ _CUES: tuple[tuple[str, str, bool], ...] = (
     ("warn_others", r"\b(?:avoid|stay\s+away\s+from)\s+(?:\[HANDLE\]|" + _NAME + r"|them|this\s+airline|"
                     r"this\s+company)\s*(?:at\s+all\s+costs|like\s+the\s+plague)?\b|"
                     r"\bi\s+suggest\s+others\s+do\s+the\s+same\b", True),
+    ("warn_others", r"\b(?:tell(?:ing)?|warn(?:ing)?)\s+(?:everyone|every\s*body|people|others|friends|all)\b"
+                    r"(?:\s+\S+){0,3}?\s+(?:never|not)\s+to\s+(?:fly|use|book|travel)\b|"
+                    r"\b(?:want|going|need)\s+to\s+avoid\s+(?:this\s+|the\s+|your\s+)?(?:airline|company|you)\b|"
+                    r"\b(?:airline|company)\s+(?:i|we)\s+(?:know|will|need)\s+to\s+avoid\b", False),
+    ("warn_others", r"\b(?:huid|huyan|h[uú]yanle|escapad|escapen|corred|corran)\s+de\s+(?:\[HANDLE\]|" + _NAME
+                    + r"|esta|esa|este|ese|ellos|ellas|la|el|los|las)\b", False),
     # -- a customer lost ------------------------------------------------------------------------------
-    ("lost_customer", r"\b(?:(?:hab[eé]is|han|has)\s+perdido|perd[eé]is|pierden)\s+(?:a\s+)?(?:un|una|otro|otra|"
+    ("lost_customer", r"\b(?:(?:hab[eé]is|han|has)\s+perdido|perd[eé]is|pierden|perdieron|perdisteis|perdiste|"
+                      r"acab(?:an|[aá]is|as)\s+de\s+perder|van\s+a\s+perder)\s+(?:a\s+)?(?:un|una|otro|otra|"
                       r"a\s+un)\s+(?:\w+\s+)?(?:cliente|clienta|pasajer[oa])\b|\bun\s+cliente\s+menos\b", False),
     ("lost_customer", r"\b(?:about\s+to|going\s+to|gonna|you'?ll|you\s+will|will)\s+lose\s+(?:my|our|a|another)\s+"
                       r"(?:\w+\s+)?(?:business|customers?|client)\b", False),

@@ -15,9 +15,11 @@ from analyzer.errors import ConfigError
 from analyzer.settings import get_settings
 
 __all__ = [
+    "EN_CHURN_LABELS",
     "SENTIMENT_LABELS",
     "load_banking77",
     "load_en_airline",
+    "load_en_airline_churn",
     "load_es_airline",
     "load_es_reasons",
     "load_evomsa_es",
@@ -64,6 +66,28 @@ def load_en_airline(split: str, datasets_dir: Path | None = None) -> pd.DataFram
                          "source": "en_airline_tweets", "reason": df["negativereason"].fillna(""),
                          "customer": df["name"].astype(str), "created": df["tweet_created"],
                          "unit_id": df["_unit_id"].astype(str)})
+
+
+#: This project's churn-intent labels of 608 en_airline_tweets ``train`` tweets (unit ids only, never texts).
+EN_CHURN_LABELS = Path(__file__).with_name("churn_intent_en_airline_train.csv")
+
+
+def load_en_airline_churn(datasets_dir: Path | None = None) -> pd.DataFrame:
+    """en_airline_tweets ``train`` with ``churn`` (bool) and ``labelled`` (bool) columns.
+
+    The 608 labelled tweets are every train tweet with a word that can announce leaving ("never",
+    "again", "switch", "done", "avoid", "elsewhere", "loyal", "anymore", "bye", "last time",
+    "competitor", "another airline", ...), each read and labelled by hand in December 2026 with the
+    guide of the evaluation labels (``analyzer/evaluation/churn.py``): 140 say the author leaves.
+    The other train tweets are unlabelled (``churn`` False, ``labelled`` False); hashtags such as
+    "#NeverAgain" were not among the candidate words, so a few of them do announce leaving.
+    """
+    en = load_en_airline("train", datasets_dir)
+    labels = pd.read_csv(EN_CHURN_LABELS, dtype={"unit_id": str})
+    en = en.merge(labels, on="unit_id", how="left")
+    en["labelled"] = en["churn_intent"].notna()
+    en["churn"] = en["churn_intent"].fillna(0).astype(bool)
+    return en.drop(columns="churn_intent")
 
 
 def load_opener_es(split: str, datasets_dir: Path | None = None) -> pd.DataFrame:
