@@ -22,6 +22,7 @@ the next shard (a shard is the unit of resume), and the summary has the local en
 from __future__ import annotations
 
 import contextlib
+import itertools
 import math
 import os
 import shutil
@@ -49,6 +50,7 @@ __all__ = [
     "SOURCE_FILE_COL",
     "RayEngine",
     "RayNotInstalledError",
+    "files_in_input_order",
     "import_ray",
     "load_light_process",
     "load_text_process",
@@ -335,12 +337,48 @@ class RayEngine:
             d.mkdir(parents=True, exist_ok=True)  # Ray writes no directory for an empty dataset
 
 
+def files_in_input_order(folder: Path) -> list[Path]:
+    """The Parquet files Ray wrote for one input shard, in the order of their rows in the input.
+
+    Ray names the files of a write by task, and a late small chunk can be named before an earlier
+    one even with ``preserve_order``; every output row carries its ``source_row``, so the files are
+    ordered by their first row. Files whose rows interleave (not seen, but possible) are merged into
+    one file sorted by ``source_row``.
+    """
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    files = sorted(folder.rglob("*.parquet"))
+    spans: list[tuple[int, int, Path]] = []
+    for f in files:
+        rows = pq.read_table(f, columns=["source_row"]).column(0)
+        if len(rows) == 0:
+            spans.append((-1, -1, f))
+            continue
+        bounds = pc.min_max(rows).as_py()
+        spans.append((int(bounds["min"]), int(bounds["max"]), f))
+    spans.sort(key=lambda s: (s[0], s[1]))
+    if all(a[1] < b[0] for a, b in itertools.pairwise(spans) if a[0] >= 0):
+        return [f for _, _, f in spans]
+    import pyarrow as pa
+
+    merged = pa.concat_tables([pq.read_table(f) for f in files], promote_options="permissive")
+    out = folder / "merged-in-order.parquet.tmp"
+    pq.write_table(merged.sort_by("source_row"), out)
+    for f in files:
+        f.unlink()
+    final = out.with_suffix("")
+    os.replace(out, final)
+    return [final]
+
+
 def _replace_dir(tmp: Path, final: Path) -> None:
     """Move the shards of ``tmp`` (one sub-folder per input shard) into ``final``, flat and in order."""
     staged = tmp.with_name(tmp.name + ".final")
     shutil.rmtree(staged, ignore_errors=True)
     make_private_dir(staged)
-    for k, shard in enumerate(sorted(tmp.rglob("*.parquet"))):
+    files = [f for shard in sorted(d for d in tmp.iterdir() if d.is_dir()) for f in files_in_input_order(shard)]
+    for k, shard in enumerate(files):
         os.replace(shard, staged / f"part-{k:06d}.parquet")
     shutil.rmtree(tmp, ignore_errors=True)
     if final.is_dir():
