@@ -76,6 +76,10 @@ LEAVING = [
     ("A la próxima vuelo con Air Europa", "switch"),
     ("Me cambio de compañía", "switch"),
     ("Huid de esta compañía", "warn_others"),
+    # forms from the 343 hand-labelled es_airline_tweets train tweets (corpora.load_es_airline_churn)
+    ("El peor servicio. Traten de usar otra aerolínea.", "warn_others"),
+    ("El sentido común es jamás elegir a Iberia para tu viaje.", "never_again"),
+    ("Con tantos retrasos, buscar otra alternativa antes que [HANDLE]", "warn_others"),
 ]
 
 NOT_LEAVING = [
@@ -100,6 +104,11 @@ NOT_LEAVING = [
     "Me cambio de asiento, gracias",
     "Ya no vuelo más con miedo gracias a la tripulación",  # "ya no ... más con" needs a company after it
     "Telling everyone how great the crew was",
+    "Tuve que buscar otra alternativa para llegar a Madrid",  # another way for one trip
+    "No busquen otra compañía, esta es la mejor",  # negated
+    "Os dejo otra oferta de empleo en [URL]",  # handing over, not leaving
+    "Aposté a que no había volado nunca con Iberia",  # "never flew with", not "never again with"
+    "Nunca he tenido una experiencia mejor que con [HANDLE]",  # praise
 ]
 
 
@@ -194,3 +203,17 @@ def test_cues_on_the_hand_labelled_english_train_tweets() -> None:
     gold = lab["churn"].to_numpy(dtype=bool)
     assert (fired & gold).sum() / fired.sum() >= 0.9
     assert (fired & gold).sum() / gold.sum() >= 0.8
+
+
+@pytest.mark.requires_datasets("es_airline_tweets")
+def test_cues_on_the_hand_labelled_spanish_train_tweets() -> None:
+    """The 343 hand-labelled es_airline_tweets train tweets outside es_airline_reasons (6 announce
+    leaving): the cues find at least 5 and fire on no other."""
+    from analyzer.training import corpora as data
+
+    es = data.load_es_airline_churn()
+    assert len(es) == 343 and int(es["churn"].sum()) == 6
+    fired = np.array([find_churn_cue(t) is not None for t in es["text"]])
+    gold = es["churn"].to_numpy(dtype=bool)
+    assert (fired & gold).sum() >= 5
+    assert (fired & ~gold).sum() == 0

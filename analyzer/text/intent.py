@@ -77,7 +77,9 @@ _CUES: tuple[tuple[str, str, bool], ...] = (
                       r"anular|anulo|anulad|dar\s+de\s+baja)\s+(?:mi|mis|la|nuestra|nuestras)\s+"
                       r"(?:cuentas?|suscripci[oó]n|suscripciones|tarjeta\s+de\s+fidelizaci[oó]n|contrato|"
                       r"l[ií]nea|membres[ií]a|abono|tarjeta\s+\w+\s+plus)\b", True),
-    ("leave_service", r"\b(?:os|les|te)\s+dejo\b|\bme\s+voy\s+de\s+(?:" + _NAME + r"|\[HANDLE\]|vuestra|su|esta)\b|"
+    # "os dejo" is leaving, "os dejo otra oferta / el enlace" is handing something over.
+    ("leave_service", r"\b(?:os|les|te)\s+dejo\b(?!\s+(?:otr[ao]s?|una?|el|la|los|las|aqu[ií]|mis?|est[ea]s?|"
+                      r"\d|\[URL\]))|\bme\s+voy\s+de\s+(?:" + _NAME + r"|\[HANDLE\]|vuestra|su|esta)\b|"
                       r"\bos\s+abandono\b|\bhasta\s+nunca\b", True),
     ("leave_service", r"\b(?:cancel+(?:ing|ed)?|clos(?:e|ing|ed)|delet(?:e|ing|ed)|terminat(?:e|ing|ed)|"
                       r"deactivat(?:e|ing|ed)|disabl(?:e|ing)|end(?:ing)?|remov(?:e|ing)|stop|shut(?:ting)?\s+down|"
@@ -106,7 +108,7 @@ _CUES: tuple[tuple[str, str, bool], ...] = (
                     r"\bs[oó]lo\s+(?:viajo|vuelo|compro)\s+con\s+\S+\s+si\s+no\s+(?:tengo|hay|me\s+queda)\s+"
                     r"(?:otra|otro|m[aá]s)\b", False),
     ("never_again", r"\bnunca\s+m[aá]s\b|\bnunca\s+mais\b|\bnunca\s+jam[aá]s\b|#nuncam[aá]s\b|"
-                    r"\bnunca\s+con\s+(?:\[HANDLE\]|ellos|vosotros|ustedes|" + _NAME + r")", False),
+                    r"(?<![aeií]do\s)\bnunca\s+con\s+(?:\[HANDLE\]|ellos|vosotros|ustedes|" + _NAME + r")", False),
     ("never_again", r"\bno\s+(?:gastar[ií]a|gastar[ée]|gasto|pagar[ée]|pagar[ií]a)\s+(?:ni\s+)?(?:un\s+)?"
                     r"(?:dinero|euro|duro|c[ée]ntimo|peso|d[oó]lar)\w*\s+(?:m[aá]s\s+)?(?:en|con)\b", False),
     ("never_again", r"\b(?:jam[aá]s|nunca)" + _GAP + _SP + r"(?:volver[ée]|vuelvo|volveremos|volvemos|"
@@ -161,7 +163,8 @@ _CUES: tuple[tuple[str, str, bool], ...] = (
                     r"su)\b|"
                     r"\bno\s+pienso\s+volver(?:\s+(?:nunca|jam[aá]s|m[aá]s))?\s*[.!…]|\bno\s+vuelvo\s+ni\s+loc[oa]\b|"
                     r"\b[uú]ltima\s+vez\s+(?:volando|viajando|comprando|reservando)\s+con\b|"
-                    r"\bnunca\s+(?:volar|viajar|comprar|reservar)\s+con\b", False),
+                    r"\b(?:nunca|jam[aá]s)\s+(?:volar|viajar|comprar|reservar|elegir|contratar)\s+(?:con|a|en)\b",
+     False),
     ("never_again", r"\bno\s+(?:volver[eé]is|volver[aá]n)\s+a\s+(?:ver|tener|cobrar(?:me|nos)?)\s+(?:ni\s+)?"
                     r"(?:un|una|mi|mis|nuestro|nuestra)\b|\b(?:(?:pod[eé]is|pueden)\s+despedir(?:os|se)|(?:os|se)\s+"
                     r"(?:pod[eé]is|pueden)\s+despedir)\s+de\s+"
@@ -175,7 +178,8 @@ _CUES: tuple[tuple[str, str, bool], ...] = (
     ("switch", r"\bbusc(?:o|ar[ée]|aremos|ando|amos)\s+otra\s+(?:compa[ñn][ií]a|aerol[ií]nea|empresa|operadora|"
                r"opci[oó]n|alternativa)\b", False),
     ("switch", r"\ba\s+partir\s+de\s+ahora\b(?:\s+\S+){0,4}?\s+(?:(?:con|en|por)\s+)?" + _OTHER_ES, False),
-    ("switch", r"\b(?:prefiero|preferir[ée]|mejor)\s+(?:\w+\s+){0,6}?(?:con|por|x)\s+" + _OTHER_ES, False),
+    ("switch", r"\b(?:prefiero|preferir[ée]|mejor)\s+(?!que\b)(?:\w+\s+){0,6}?(?:con|por|x)\s+" + _OTHER_ES,
+     False),
     ("switch", r"\b(?:elijo|eleg[ií]|elej[ií]|escog[ií]|escojo)\s+(?:otra\s+opci|otra\s+compa[ñn][ií]a|"
                r"\[HANDLE\]|" + _NAME + r")\b|\bhay\s+(?:otras\s+)?alternativas\b|\bhay\s+otras\s+compa[ñn][ií]as\b",
      False),
@@ -239,6 +243,11 @@ _CUES: tuple[tuple[str, str, bool], ...] = (
                     r"\b(?:airline|company)\s+(?:i|we)\s+(?:know|will|need)\s+to\s+avoid\b", False),
     ("warn_others", r"\b(?:huid|huyan|h[uú]yanle|escapad|escapen|corred|corran)\s+de\s+(?:\[HANDLE\]|" + _NAME
                     + r"|esta|esa|este|ese|ellos|ellas|la|el|los|las)\b", False),
+    ("warn_others", r"\b(?:traten\s+de|tratad\s+de|intenten|intentad|procuren|procurad)\s+(?:usar|volar\s+con|"
+                    r"viajar\s+con|elegir|buscar)\s+otra\s+(?:aerol[ií]nea|compa[ñn][ií]a|alternativa|opci[oó]n|empresa)\b|"
+                    r"\b(?:buscad|busquen|usad|usen|elegid|elijan)\s+otra\s+(?:aerol[ií]nea|compa[ñn][ií]a|alternativa|"
+                    r"opci[oó]n|empresa)\b|\bbuscar\s+otra\s+(?:aerol[ií]nea|compa[ñn][ií]a|alternativa|opci[oó]n|"
+                    r"empresa)\s+antes\s+que\b", True),
     # -- a customer lost ------------------------------------------------------------------------------
     ("lost_customer", r"\b(?:(?:hab[eé]is|han|has)\s+perdido|perd[eé]is|pierden|perdieron|perdisteis|perdiste|"
                       r"acab(?:an|[aá]is|as)\s+de\s+perder|van\s+a\s+perder)\s+(?:a\s+)?(?:un|una|otro|otra|"

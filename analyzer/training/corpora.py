@@ -16,11 +16,13 @@ from analyzer.settings import get_settings
 
 __all__ = [
     "EN_CHURN_LABELS",
+    "ES_CHURN_LABELS",
     "SENTIMENT_LABELS",
     "load_banking77",
     "load_en_airline",
     "load_en_airline_churn",
     "load_es_airline",
+    "load_es_airline_churn",
     "load_es_reasons",
     "load_evomsa_es",
     "load_opener_es",
@@ -88,6 +90,23 @@ def load_en_airline_churn(datasets_dir: Path | None = None) -> pd.DataFrame:
     en["labelled"] = en["churn_intent"].notna()
     en["churn"] = en["churn_intent"].fillna(0).astype(bool)
     return en.drop(columns="churn_intent")
+
+
+#: This project's churn-intent labels of 343 es_airline_tweets ``train`` tweets outside es_airline_reasons.
+ES_CHURN_LABELS = Path(__file__).with_name("churn_intent_es_airline_train.csv")
+
+
+def load_es_airline_churn(datasets_dir: Path | None = None) -> pd.DataFrame:
+    """The 343 es_airline_tweets ``train`` tweets that are not in es_airline_reasons and have a word that
+    can announce leaving ("nunca", "jamás", "volver", "última", "cambi…", "baja", "evit…", "recomiend…",
+    "perd…", "otra compañía", "competencia", "prefiero", "olvid…", "harto", ...), each read and labelled
+    for churn intent by hand in December 2026 (same guide as the English labels): only 6 announce leaving,
+    most of these tweets being neutral or positive. Columns of :func:`load_es_airline` plus ``churn``."""
+    es = load_es_airline("train", datasets_dir)
+    labels = pd.read_csv(ES_CHURN_LABELS, dtype={"tweet_id": str})
+    out = es.merge(labels, on="tweet_id", how="inner")
+    out["churn"] = out["churn_intent"].astype(bool)
+    return out.drop(columns="churn_intent")
 
 
 def load_opener_es(split: str, datasets_dir: Path | None = None) -> pd.DataFrame:
