@@ -279,13 +279,16 @@ def test_alerts_grouped_by_customer_equal_compute_alerts(ray_cluster: str, tmp_p
     assert set(mine["customer_id"]).isdisjoint(customers.loc[customers["opt_out"], "customer_id"])
 
 
-@pytest.mark.parametrize("interleaved", [False, True])
-def test_shard_files_are_put_back_in_input_order(tmp_path: Path, interleaved: bool) -> None:
-    """Ray names the files of a write by task: a late one-row chunk can sort before an earlier chunk
-    (seen once in the suite). The engine orders each shard's files by their rows' ``source_row``."""
+@pytest.mark.parametrize("case", ["named out of order", "interleaved", "one file out of order"])
+def test_shard_files_are_put_back_in_input_order(tmp_path: Path, case: str) -> None:
+    """Ray's write can put chunks out of order (a late one-row chunk's file named first; one file
+    holding chunks in arrival order: both seen once in the suite). The engine puts each shard's rows
+    back in input order by ``source_row``."""
     from analyzer.batch.ray_engine import files_in_input_order
 
-    chunks = [[12, 13, 14], [0, 1, 2], [18], [6, 7, 8]] if not interleaved else [[0, 18], [6, 7], [12]]
+    chunks = {"named out of order": [[12, 13, 14], [0, 1, 2], [18], [6, 7, 8]],
+              "interleaved": [[0, 18], [6, 7], [12]],
+              "one file out of order": [[0, 1, 32, 33, 16, 17]]}[case]
     for name, rows in zip(["a", "b", "c", "d"], chunks, strict=False):
         pd.DataFrame({"source_row": rows, "text": [f"t{r}" for r in rows]}).to_parquet(tmp_path / f"{name}.parquet")
     pd.DataFrame({"source_row": pd.Series([], dtype="int64"), "text": pd.Series([], dtype=object)}).to_parquet(
@@ -293,4 +296,4 @@ def test_shard_files_are_put_back_in_input_order(tmp_path: Path, interleaved: bo
     files = files_in_input_order(tmp_path)
     rows = pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)["source_row"].tolist()
     assert rows == sorted(r for chunk in chunks for r in chunk)
-    assert len(files) == (1 if interleaved else 5)
+    assert len(files) == (5 if case == "named out of order" else 1)

@@ -340,25 +340,26 @@ class RayEngine:
 def files_in_input_order(folder: Path) -> list[Path]:
     """The Parquet files Ray wrote for one input shard, in the order of their rows in the input.
 
-    Ray names the files of a write by task, and a late small chunk can be named before an earlier
-    one even with ``preserve_order``; every output row carries its ``source_row``, so the files are
-    ordered by their first row. Files whose rows interleave (not seen, but possible) are merged into
-    one file sorted by ``source_row``.
+    Even with ``preserve_order``, Ray's write can put chunks out of order: it names files by task
+    (a late one-row chunk sorted first once) and a write task that takes several chunks can write
+    them in arrival order (seen once). Every output row carries its ``source_row``, so the files are
+    ordered by their first row; when a file is out of order inside, or files interleave, the shard's
+    files are merged into one sorted by ``source_row`` (this reads that shard's output into memory).
     """
-    import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
     files = sorted(folder.rglob("*.parquet"))
     spans: list[tuple[int, int, Path]] = []
+    in_order = True
     for f in files:
-        rows = pq.read_table(f, columns=["source_row"]).column(0)
+        rows = pq.read_table(f, columns=["source_row"]).column(0).to_numpy()
         if len(rows) == 0:
             spans.append((-1, -1, f))
             continue
-        bounds = pc.min_max(rows).as_py()
-        spans.append((int(bounds["min"]), int(bounds["max"]), f))
+        in_order = in_order and bool(np.all(np.diff(rows) > 0))
+        spans.append((int(rows.min()), int(rows.max()), f))
     spans.sort(key=lambda s: (s[0], s[1]))
-    if all(a[1] < b[0] for a, b in itertools.pairwise(spans) if a[0] >= 0):
+    if in_order and all(a[1] < b[0] for a, b in itertools.pairwise(spans) if a[0] >= 0):
         return [f for _, _, f in spans]
     import pyarrow as pa
 
