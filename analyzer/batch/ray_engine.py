@@ -356,7 +356,7 @@ def files_in_input_order(folder: Path) -> list[Path]:
         if len(rows) == 0:
             spans.append((-1, -1, f))
             continue
-        in_order = in_order and bool(np.all(np.diff(rows) > 0))
+        in_order = in_order and bool(np.all(np.diff(rows) >= 0))
         spans.append((int(rows.min()), int(rows.max()), f))
     spans.sort(key=lambda s: (s[0], s[1]))
     if in_order and all(a[1] < b[0] for a, b in itertools.pairwise(spans) if a[0] >= 0):

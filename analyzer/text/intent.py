@@ -62,6 +62,8 @@ _OTHER_ES = (r"(?:\[HANDLE\]|@\w+|la\s+competencia|otras?\s+(?:compa[ñn][ií]as
 _OTHER_EN = (r"(?:\[HANDLE\]|@\w+|(?:an|some|a\s+different|another|other)\s+(?:airlines?|carriers?|companies|company|"
              r"banks?|providers?|brands?|services?)|the\s+competition|your\s+competitors?|"
              + _NAME + r"(?:\s+" + _NAME + r")?)")
+# "otra aerolínea", "otra compañía", ...: another provider, named by what it is.
+_ANOTHER_ES = r"otra\s+(?:aerol[ií]nea|compa[ñn][ií]a|alternativa|opci[oó]n|empresa)\b"
 _TRAVEL_ES = r"(?:volar|viajar|comprar|contratar|reservar|usar|elegir|confiar|pisar|subir(?:me)?|ir|coger)"
 _TRAVEL_EN = (r"(?:fly(?:ing)?|travel(?:l?ing)?|book(?:ing)?|us(?:e|ing)|utili[sz](?:e|ing)|choos(?:e|ing)|buy(?:ing)?|"
               r"shop(?:ping)?|go(?:ing)?\s+with|giv(?:e|ing)\s+(?:you|them)|recommend(?:ing)?)")
@@ -172,7 +174,8 @@ _CUES: tuple[tuple[str, str, bool], ...] = (
     # -- switching to a competitor ------------------------------------------------------------------
     ("switch", r"\b(?:me|nos)\s+(?:paso|pasamos|pasar[ée]|pasaremos|cambio|cambiamos|cambiar[ée])\s+(?:a|con)\s+"
                + _OTHER_ES + r"|"
-               r"(?<!\w)(?:me|nos)\s+(?:voy|vamos|ir[ée]|iremos)\s+con\s+" + _OTHER_ES, True),
+               r"(?<!\w)(?:me|nos)\s+(?:voy|vamos|ir[ée]|iremos)\s+(?:con\s+" + _OTHER_ES + r"|a\s+la\s+competencia\b)",
+     True),
     ("switch", r"\b(?:cambiar(?:me|nos)?|pasar(?:me|nos)?)\s+(?:de\s+)?(?:compa[ñn][ií]a|aerol[ií]nea|"
                r"operadora|banco|empresa|proveedor)\b|\bcambiar(?:me|nos)?\s+a\s+la\s+competencia\b", True),
     ("switch", r"\bbusc(?:o|ar[ée]|aremos|ando|amos)\s+otra\s+(?:compa[ñn][ií]a|aerol[ií]nea|empresa|operadora|"
@@ -206,8 +209,7 @@ _CUES: tuple[tuple[str, str, bool], ...] = (
                r"\btak(?:e|ing)\s+my\s+(?:\w+\s+)?(?:business|money|status|loyalty|miles)\s+(?:to|elsewhere)\b", True),
     ("switch", r"\bhay\s+que\s+(?:viajar|volar|ir)\s+(?:por|con|en)\s+" + _OTHER_ES, False),
     ("switch", r"\b(?:me|nos)\s+(?:he|hemos)\s+(?:pasado|cambiado)\s+a\s+" + _OTHER_ES + r"|"
-               r"\b(?:me|nos)\s+(?:pas[eé]|cambi[eé]|pasamos|cambiamos)\s+a\s+" + _OTHER_ES + r"|"
-               r"\b(?:me|nos)\s+(?:voy|vamos|ir[ée]|iremos)\s+a\s+la\s+competencia\b", True),
+               r"\b(?:me|nos)\s+(?:pas[eé]|cambi[eé])\s+a\s+" + _OTHER_ES, True),
     ("switch", r"\b(?:viajar[ée]|volar[ée]|viajaremos|volaremos|comprar[ée]|reservar[ée]|ir[ée]|iremos)\s+"
                r"(?:\w+\s+){0,3}?(?:con|en|por)\s+(?:otras?\s+(?:compa[ñn][ií]as?|aerol[ií]neas?|empresas?|"
                r"operadoras?)|la\s+competencia)\b", True),
@@ -244,10 +246,9 @@ _CUES: tuple[tuple[str, str, bool], ...] = (
     ("warn_others", r"\b(?:huid|huyan|h[uú]yanle|escapad|escapen|corred|corran)\s+de\s+(?:\[HANDLE\]|" + _NAME
                     + r"|esta|esa|este|ese|ellos|ellas|la|el|los|las)\b", False),
     ("warn_others", r"\b(?:traten\s+de|tratad\s+de|intenten|intentad|procuren|procurad)\s+(?:usar|volar\s+con|"
-                    r"viajar\s+con|elegir|buscar)\s+otra\s+(?:aerol[ií]nea|compa[ñn][ií]a|alternativa|opci[oó]n|empresa)\b|"
-                    r"\b(?:buscad|busquen|usad|usen|elegid|elijan)\s+otra\s+(?:aerol[ií]nea|compa[ñn][ií]a|alternativa|"
-                    r"opci[oó]n|empresa)\b|\bbuscar\s+otra\s+(?:aerol[ií]nea|compa[ñn][ií]a|alternativa|opci[oó]n|"
-                    r"empresa)\s+antes\s+que\b", True),
+                    r"viajar\s+con|elegir|buscar)\s+" + _ANOTHER_ES
+                    + r"|\b(?:buscad|busquen|usad|usen|elegid|elijan)\s+" + _ANOTHER_ES
+                    + r"|\bbuscar\s+" + _ANOTHER_ES + r"\s+antes\s+que\b", True),
     # -- a customer lost ------------------------------------------------------------------------------
     ("lost_customer", r"\b(?:(?:hab[eé]is|han|has)\s+perdido|perd[eé]is|pierden|perdieron|perdisteis|perdiste|"
                       r"acab(?:an|[aá]is|as)\s+de\s+perder|van\s+a\s+perder)\s+(?:a\s+)?(?:un|una|otro|otra|"
